@@ -1,0 +1,323 @@
+"""Loading settings from arguments, the environment and temporal.toml profiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import workbench
+from workbench import ConnectionSettings, ProfileNotFound, SettingsError, TLSSettings
+
+PROFILE_FILE = """
+[profile.default]
+address = "file-default:7233"
+namespace = "file-ns"
+
+[profile.prod]
+address = "prod.example.com:7233"
+namespace = "prod-ns"
+api_key = "prod-secret-key-1234"
+
+[profile.prod.tls]
+server_name = "tls-sample"
+disable_host_verification = true
+client_cert_path = "/certs/client.pem"
+client_key_path = "/certs/client.key"
+server_ca_cert_path = "/certs/ca.pem"
+
+[profile.prod.codec]
+endpoint = "https://codec.example.com/{namespace}"
+auth = "Bearer codec-secret-5678"
+
+[profile.prod.grpc_meta]
+x-team = "payments"
+
+[profile.inline.tls]
+client_cert_data = "-----BEGIN CERTIFICATE-----\\nAAA\\n-----END CERTIFICATE-----\\n"
+client_key_data = "-----BEGIN PRIVATE KEY-----\\nSECRETKEYDATA\\n-----END PRIVATE KEY-----\\n"
+
+[profile.plain]
+address = "plain:7233"
+api_key = "plain-secret-key-999"
+[profile.plain.tls]
+disabled = true
+"""
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "temporal.toml"
+    path.write_text(PROFILE_FILE)
+    return path
+
+
+def test_defaults_without_env_or_file(tmp_path: Path) -> None:
+    s = ConnectionSettings.load(env={"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)})
+    assert s.address == "localhost:7233"
+    assert s.namespace == "default"
+    assert s.use_tls is False
+    assert s.api_key is None
+
+
+def test_default_profile_from_default_file_location(tmp_path: Path) -> None:
+    (tmp_path / "temporalio").mkdir()
+    (tmp_path / "temporalio" / "temporal.toml").write_text(PROFILE_FILE)
+    s = ConnectionSettings.load(env={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert (s.address, s.namespace) == ("file-default:7233", "file-ns")
+    assert s.profile == "default"
+
+
+def test_named_profile_reads_every_section(config_file: Path) -> None:
+    s = ConnectionSettings.load(profile="prod", config_file=config_file, env={})
+    assert s.address == "prod.example.com:7233"
+    assert s.namespace == "prod-ns"
+    assert s.api_key == "prod-secret-key-1234"
+    assert s.tls == TLSSettings(
+        ca_cert_path="/certs/ca.pem",
+        client_cert_path="/certs/client.pem",
+        client_key_path="/certs/client.key",
+        server_name="tls-sample",
+        disable_host_verification=True,
+    )
+    assert s.use_tls
+    # What temporalio.envconfig drops, read by us:
+    assert s.codec_endpoint == "https://codec.example.com/{namespace}"
+    assert s.codec_auth == "Bearer codec-secret-5678"
+    assert s.grpc_meta == {"x-team": "payments"}
+
+
+def test_profile_chosen_by_env(config_file: Path) -> None:
+    s = ConnectionSettings.load(
+        env={"TEMPORAL_CONFIG_FILE": str(config_file), "TEMPORAL_PROFILE": "prod"}
+    )
+    assert s.address == "prod.example.com:7233"
+
+
+def test_inline_pem_data_in_profile(config_file: Path) -> None:
+    s = ConnectionSettings.load(profile="inline", config_file=config_file, env={})
+    assert s.tls is not None
+    assert s.tls.client_cert_data is not None
+    assert s.tls.client_cert_data.startswith(b"-----BEGIN CERTIFICATE-----")
+    assert s.tls.client_key_data is not None
+    assert b"SECRETKEYDATA" in s.tls.client_key_data
+    assert "SECRETKEYDATA" not in repr(s)
+    assert "<redacted>" in repr(s.tls)
+
+
+def test_tls_disabled_in_profile_beats_api_key(config_file: Path) -> None:
+    s = ConnectionSettings.load(profile="plain", config_file=config_file, env={})
+    assert s.api_key == "plain-secret-key-999"
+    assert s.use_tls is False
+
+
+def test_missing_named_profile_is_an_error(config_file: Path) -> None:
+    with pytest.raises(ProfileNotFound) as e:
+        ConnectionSettings.load(profile="staging", config_file=config_file, env={})
+    msg = str(e.value)
+    assert "'staging'" in msg and str(config_file) in msg
+    assert "default, inline, plain, prod" in msg  # lists what exists
+    assert e.value.profile == "staging"
+
+
+def test_missing_profile_named_by_env_is_an_error(config_file: Path) -> None:
+    with pytest.raises(ProfileNotFound, match="'qa'"):
+        ConnectionSettings.load(
+            env={"TEMPORAL_CONFIG_FILE": str(config_file), "TEMPORAL_PROFILE": "qa"}
+        )
+
+
+def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    with pytest.raises(SettingsError, match="does not exist") as e:
+        ConnectionSettings.load(config_file=missing, env={})
+    assert str(missing) in str(e.value)
+    assert e.value.setting == "config_file"
+
+
+def test_invalid_toml_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[profile.x\naddress = 1\n")
+    with pytest.raises(SettingsError, match="not valid TOML"):
+        ConnectionSettings.load(config_file=bad, env={})
+
+
+def test_every_environment_name(tmp_path: Path) -> None:
+    env = {
+        "TEMPORAL_ADDRESS": "env-host:7233",
+        "TEMPORAL_NAMESPACE": "env-ns",
+        "TEMPORAL_API_KEY": "env-secret-key-42",
+        "TEMPORAL_TLS": "true",
+        "TEMPORAL_TLS_CLIENT_CERT_PATH": "/env/client.pem",
+        "TEMPORAL_TLS_CLIENT_KEY_PATH": "/env/client.key",
+        "TEMPORAL_TLS_SERVER_CA_CERT_PATH": "/env/ca.pem",
+        "TEMPORAL_TLS_SERVER_NAME": "env-name",
+        "TEMPORAL_TLS_DISABLE_HOST_VERIFICATION": "true",
+        "TEMPORAL_GRPC_META_X_TEAM": "billing",
+        "TEMPORAL_CODEC_ENDPOINT": "http://localhost:8081",
+        "TEMPORAL_CODEC_AUTH": "Bearer env-codec-secret",
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
+    s = ConnectionSettings.load(env=env)
+    assert (s.address, s.namespace, s.api_key) == ("env-host:7233", "env-ns", "env-secret-key-42")
+    assert s.tls == TLSSettings(
+        enabled=True,
+        ca_cert_path="/env/ca.pem",
+        client_cert_path="/env/client.pem",
+        client_key_path="/env/client.key",
+        server_name="env-name",
+        disable_host_verification=True,
+    )
+    assert s.grpc_meta == {"x-team": "billing"}
+    assert s.codec_endpoint == "http://localhost:8081"
+    assert s.codec_auth == "Bearer env-codec-secret"
+
+
+def test_mtls_tutorial_environment_names(tmp_path: Path) -> None:
+    env = {
+        "TEMPORAL_SERVER_ROOT_CA_CERT_PATH": "/tut/ca.pem",
+        "TEMPORAL_SERVER_NAME_OVERRIDE": "tls-sample",
+        "TEMPORAL_CLIENT_CERT_PATH": "/tut/client.pem",
+        "TEMPORAL_CLIENT_KEY_PATH": "/tut/client.key",
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
+    s = ConnectionSettings.load(env=env)
+    assert s.use_tls
+    assert s.tls == TLSSettings(
+        ca_cert_path="/tut/ca.pem",
+        client_cert_path="/tut/client.pem",
+        client_key_path="/tut/client.key",
+        server_name="tls-sample",
+    )
+
+
+def test_standard_env_name_wins_over_tutorial_name(tmp_path: Path) -> None:
+    env = {
+        "TEMPORAL_CLIENT_CERT_PATH": "/tut/client.pem",
+        "TEMPORAL_TLS_CLIENT_CERT_PATH": "/std/client.pem",
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
+    s = ConnectionSettings.load(env=env)
+    assert s.tls is not None and s.tls.client_cert_path == "/std/client.pem"
+
+
+def test_precedence_explicit_over_env_over_file(config_file: Path) -> None:
+    env = {
+        "TEMPORAL_CONFIG_FILE": str(config_file),
+        "TEMPORAL_PROFILE": "prod",
+        "TEMPORAL_NAMESPACE": "env-ns",
+        "TEMPORAL_TLS_SERVER_NAME": "env-name",
+        "TEMPORAL_SERVER_ROOT_CA_CERT_PATH": "/tut/ca.pem",
+    }
+    s = ConnectionSettings.load(env=env, address="explicit:7233")
+    assert s.address == "explicit:7233"  # explicit beats file
+    assert s.namespace == "env-ns"  # env beats file
+    assert s.api_key == "prod-secret-key-1234"  # file fills the rest
+    assert s.tls is not None
+    assert s.tls.server_name == "env-name"
+    assert s.tls.ca_cert_path == "/tut/ca.pem"  # tutorial env name beats the file
+    assert s.tls.client_cert_path == "/certs/client.pem"
+
+    s2 = ConnectionSettings.load(env=env, namespace="explicit-ns", tls=False)
+    assert s2.namespace == "explicit-ns"
+    assert s2.use_tls is False
+
+
+def test_api_key_turns_tls_on_unless_tls_is_set(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path)}
+    assert ConnectionSettings.load(env=env, api_key="k-123456").use_tls is True
+    assert ConnectionSettings.load(env=env, api_key="k-123456", tls=False).use_tls is False
+    env_off = {**env, "TEMPORAL_API_KEY": "k-123456", "TEMPORAL_TLS": "false"}
+    assert ConnectionSettings.load(env=env_off).use_tls is False
+
+
+def test_explicit_tls_settings_replace_loaded_ones(config_file: Path) -> None:
+    tls = TLSSettings(ca_cert_path="/mine/ca.pem")
+    s = ConnectionSettings.load(profile="prod", config_file=config_file, env={}, tls=tls)
+    assert s.tls == tls
+
+
+def test_bad_boolean_env_names_the_variable(tmp_path: Path) -> None:
+    env = {"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION": "maybe", "XDG_CONFIG_HOME": str(tmp_path)}
+    with pytest.raises(SettingsError, match="TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"):
+        ConnectionSettings.load(env=env)
+
+
+@pytest.mark.parametrize(
+    ("address", "words"),
+    [
+        ("", "address is empty"),
+        ("localhost", "has no port"),
+        ("localhost:http", "invalid port"),
+        ("localhost:99999", "invalid port"),
+        ("https://my-ns.tmprl.cloud:7233", "has a scheme"),
+    ],
+)
+def test_malformed_address(address: str, words: str) -> None:
+    with pytest.raises(SettingsError, match=words) as e:
+        ConnectionSettings(address=address)
+    assert e.value.setting == "address"
+
+
+def test_ipv6_address_is_accepted() -> None:
+    assert ConnectionSettings(address="[::1]:7233").address == "[::1]:7233"
+
+
+def test_empty_namespace_and_bad_timeout() -> None:
+    with pytest.raises(SettingsError, match="namespace is empty"):
+        ConnectionSettings(namespace=" ")
+    with pytest.raises(SettingsError, match="connect_timeout must be a positive number"):
+        ConnectionSettings(connect_timeout=0)
+
+
+def test_path_and_data_both_set_is_an_error() -> None:
+    with pytest.raises(SettingsError, match=r"tls.client_key_path and tls.client_key_data"):
+        TLSSettings(client_key_path="/k.pem", client_key_data=b"x")
+
+
+def test_secrets_never_in_repr_or_str(config_file: Path) -> None:
+    s = ConnectionSettings.load(
+        profile="prod",
+        config_file=config_file,
+        env={},
+        grpc_meta={"Authorization": "Bearer meta-secret-token"},
+        tls=TLSSettings(client_key_data=b"-----BEGIN PRIVATE KEY-----\nKEYBYTES\n"),
+    )
+    for text in (repr(s), str(s), repr(s.tls), f"{s}"):
+        for secret in ("prod-secret-key-1234", "codec-secret-5678", "meta-secret", "KEYBYTES"):
+            assert secret not in text
+    assert "api_key='<redacted>'" in repr(s)
+    assert "prod.example.com:7233" in repr(s)  # the non-secret parts are still shown
+
+
+def test_public_api_is_pinned() -> None:
+    """The names a user may import from ``workbench``; changing them is a breaking change."""
+    assert set(workbench.__all__) >= {
+        "connect",
+        "Session",
+        "ConnectionSettings",
+        "TLSSettings",
+        "WorkbenchError",
+        "SettingsError",
+        "ProfileNotFound",
+        "TLSMaterialError",
+        "ConnectError",
+        "ConnectTimeout",
+        "TLSError",
+        "AuthError",
+        "NamespaceNotFound",
+        "NotFound",
+        "QueryError",
+    }
+    for name in workbench.__all__:
+        assert hasattr(workbench, name), name
+
+
+def test_import_is_light() -> None:
+    """``import workbench`` must not pull in ipywidgets (workers and the sandbox import it)."""
+    import subprocess
+    import sys
+
+    code = "import sys, workbench; print('ipywidgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,364 @@
+"""The gRPC connection to a Temporal frontend: channel, credentials, metadata, errors.
+
+This is the only module that touches ``grpc`` and the only place a ``grpc.RpcError`` becomes a
+:class:`~workbench.errors.WorkbenchError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+# workbench/__init__ quiets grpc's C-core log before grpc is first imported.
+import grpc
+from temporalio.api.workflowservice.v1 import (
+    DescribeNamespaceRequest,
+    DescribeNamespaceResponse,
+    GetSystemInfoRequest,
+    GetSystemInfoResponse,
+    WorkflowServiceStub,
+)
+
+from . import __version__
+from ._redact import redact
+from .errors import (
+    AuthError,
+    ConnectError,
+    ConnectTimeout,
+    NamespaceNotFound,
+    NotFound,
+    RPCError,
+    TLSError,
+    WorkbenchError,
+)
+from .settings import ConnectionSettings
+from .tls import load_tls_material, peer_certificate_name, probe_speaks_tls
+
+__all__ = ["Connection", "ErrorMap"]
+
+T = TypeVar("T")
+
+# Per-call refinements: status code name -> builder of the error to raise from the details.
+ErrorMap = Mapping[str, Callable[[str], WorkbenchError]]
+
+MAX_RECEIVE_BYTES = 512 * 1024 * 1024  # histories and big pages exceed grpc's 4 MiB default
+
+
+class Connection:
+    """A grpcio channel to one namespace of a Temporal cluster.
+
+    Calls are synchronous (``call``) or return a future (``call_future``) so that the next page
+    of a listing can be fetched while the current one is converted. Both translate every gRPC
+    failure into a :class:`~workbench.errors.WorkbenchError`.
+    """
+
+    def __init__(self, settings: ConnectionSettings) -> None:
+        self.settings = settings
+        self._secrets = settings.secrets
+        self._metadata = self._build_metadata()
+        self._channel = self._build_channel()
+        self.stub = WorkflowServiceStub(self._channel)
+        self._closed = False
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"Connection({self.settings!r})"
+
+    # -- construction -------------------------------------------------------------------------
+
+    def _build_metadata(self) -> tuple[tuple[str, str], ...]:
+        s = self.settings
+        meta = dict(s.grpc_meta)
+        if s.api_key and "authorization" not in meta:
+            meta["authorization"] = f"Bearer {s.api_key}"
+        meta["temporal-namespace"] = s.namespace
+        return tuple(meta.items())
+
+    def _build_channel(self) -> grpc.Channel:
+        s = self.settings
+        options: list[tuple[str, Any]] = [
+            ("grpc.max_receive_message_length", MAX_RECEIVE_BYTES),
+            ("grpc.max_send_message_length", 64 * 1024 * 1024),
+            # Every channel gets its own subchannel pool: a new Session after an outage must not
+            # inherit the global pool's exponential backoff (which makes it ~9 s late).
+            ("grpc.use_local_subchannel_pool", 1),
+            ("grpc.initial_reconnect_backoff_ms", 200),
+            ("grpc.min_reconnect_backoff_ms", 200),
+            ("grpc.max_reconnect_backoff_ms", 2000),
+            ("grpc.primary_user_agent", f"temporal-workbench/{__version__}"),
+            ("grpc.keepalive_time_ms", 30_000),
+            ("grpc.keepalive_timeout_ms", 15_000),
+        ]
+        if not s.use_tls:
+            return grpc.insecure_channel(s.address, options=options)
+        tls = s.tls
+        material = load_tls_material(tls) if tls is not None else None
+        server_name = tls.server_name if tls is not None else None
+        if tls is not None and tls.disable_host_verification and not server_name:
+            server_name = peer_certificate_name(s.address, s.connect_timeout)
+        if server_name:
+            options.append(("grpc.ssl_target_name_override", server_name))
+        creds = grpc.ssl_channel_credentials(
+            root_certificates=material.ca_cert if material else None,
+            private_key=material.client_key if material else None,
+            certificate_chain=material.client_cert if material else None,
+        )
+        return grpc.secure_channel(s.address, creds, options=options)
+
+    # -- calls --------------------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        request: Any,
+        *,
+        timeout: float | None = None,
+        errors: ErrorMap | None = None,
+    ) -> Any:
+        """Call a WorkflowService method and return its response.
+
+        Args:
+            method: The stub attribute, e.g. ``"ListWorkflowExecutions"``.
+            request: The request message.
+            timeout: Seconds; default ``settings.rpc_timeout``.
+            errors: Refinements for some status codes (e.g. ``NOT_FOUND`` → ``NotFound`` naming
+                the workflow id).
+
+        Raises:
+            WorkbenchError: Translated from the gRPC failure.
+        """
+        fn = getattr(self.stub, method)
+        try:
+            return fn(
+                request,
+                timeout=timeout or self.settings.rpc_timeout,
+                metadata=self._metadata,
+            )
+        except grpc.RpcError as e:
+            raise self.translate(e, method, errors) from None
+
+    def call_future(
+        self,
+        method: str,
+        request: Any,
+        *,
+        timeout: float | None = None,
+        errors: ErrorMap | None = None,
+    ) -> Future[Any]:
+        """Start a call and return a future whose ``result()`` raises translated errors."""
+        fn = getattr(self.stub, method)
+        out: Future[Any] = Future()
+        try:
+            call = fn.future(
+                request,
+                timeout=timeout or self.settings.rpc_timeout,
+                metadata=self._metadata,
+            )
+        except grpc.RpcError as e:  # pragma: no cover - grpc reports errors via the future
+            out.set_exception(self.translate(e, method, errors))
+            return out
+
+        def done(c: Any) -> None:
+            try:
+                out.set_result(c.result())
+            except grpc.RpcError as e:
+                out.set_exception(self.translate(e, method, errors))
+            except Exception as e:  # pragma: no cover - cancellation and the like
+                out.set_exception(e)
+
+        call.add_done_callback(done)
+        return out
+
+    def system_info(self) -> GetSystemInfoResponse:
+        """``GetSystemInfo`` with the connect timeout: the first call of a session."""
+        result: GetSystemInfoResponse = self.call(
+            "GetSystemInfo", GetSystemInfoRequest(), timeout=self.settings.connect_timeout
+        )
+        return result
+
+    def describe_namespace(self, namespace: str | None = None) -> DescribeNamespaceResponse:
+        """``DescribeNamespace`` of the session's (or another) namespace."""
+        name = namespace or self.settings.namespace
+        result: DescribeNamespaceResponse = self.call(
+            "DescribeNamespace",
+            DescribeNamespaceRequest(namespace=name),
+            timeout=self.settings.connect_timeout,
+            errors={"NOT_FOUND": lambda details: _namespace_not_found(name, self.settings)},
+        )
+        return result
+
+    def close(self) -> None:
+        """Close the channel; calls in flight are cancelled."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._channel.close()
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def translate(
+        self, error: grpc.RpcError, method: str, errors: ErrorMap | None = None
+    ) -> WorkbenchError:
+        """Turn a gRPC failure into the most specific WorkbenchError, secrets redacted."""
+        code_obj = error.code() if hasattr(error, "code") else None
+        code = code_obj.name if code_obj is not None else "UNKNOWN"
+        details = redact(
+            str(error.details() if hasattr(error, "details") else error), self._secrets
+        )
+        if errors and code in errors:
+            return errors[code](details)
+        return _translate(code, details, method, self.settings)
+
+
+def _namespace_not_found(namespace: str, s: ConnectionSettings) -> NamespaceNotFound:
+    return NamespaceNotFound(
+        f"namespace {namespace!r} does not exist on {s.address}. Check namespace= "
+        "(TEMPORAL_NAMESPACE); for a local dev server create it with "
+        f"'temporal operator namespace create --namespace {namespace}' or start the server "
+        f"with '--namespace {namespace}'.",
+        namespace=namespace,
+    )
+
+
+def _has(details: str, *needles: str) -> bool:
+    low = details.lower()
+    return any(n.lower() in low for n in needles)
+
+
+def _translate(code: str, details: str, method: str, s: ConnectionSettings) -> WorkbenchError:
+    address = s.address
+    kw: dict[str, Any] = {"address": address, "grpc_code": code, "details": details}
+    if code == "UNAVAILABLE":
+        return _translate_unavailable(details, s, kw)
+    if code == "DEADLINE_EXCEEDED":
+        if method in ("GetSystemInfo", "DescribeNamespace"):
+            return ConnectTimeout(
+                f"the server at {address} did not answer within {s.connect_timeout:g} s "
+                "(it accepted the connection but sent nothing back). Check that the address is "
+                "a Temporal frontend (gRPC port, usually 7233), that TLS is set as the server "
+                "expects, or raise connect_timeout.",
+                **kw,
+            )
+        return ConnectTimeout(
+            f"{method} on {address} timed out after {s.rpc_timeout:g} s; the server may be "
+            "overloaded. Retry, narrow the request, or raise rpc_timeout.",
+            **kw,
+        )
+    if code == "UNAUTHENTICATED":
+        what = "the API key" if s.api_key else "the request (no API key was sent)"
+        hint = (
+            "Check api_key (TEMPORAL_API_KEY): it may be wrong, expired or revoked."
+            if s.api_key
+            else "This server needs credentials: set api_key= (TEMPORAL_API_KEY) or a client "
+            "certificate."
+        )
+        return AuthError(f"{address} refused {what}: {details}. {hint}", **kw)
+    if code == "PERMISSION_DENIED":
+        return AuthError(
+            f"{address} denied {method} in namespace {s.namespace!r}: {details}. The "
+            "credentials are valid but not allowed this call; check the key's or "
+            "certificate's permissions for this namespace.",
+            **kw,
+        )
+    if code == "NOT_FOUND":
+        if _has(details, "namespace") and _has(details, "not found"):
+            return _namespace_not_found(s.namespace, s)
+        return NotFound(f"{method}: not found on {address}: {details}")
+    if code == "UNIMPLEMENTED":
+        return RPCError(
+            f"{address} does not implement {method} ({details}); the server may be too old "
+            "for this feature, or the address is not a Temporal frontend.",
+            method=method,
+            grpc_code=code,
+            details=details,
+        )
+    if code == "RESOURCE_EXHAUSTED" and _has(details, "received message larger"):
+        return RPCError(
+            f"{method}: a response from {address} is larger than the client accepts "
+            f"({details}); ask for smaller pages.",
+            method=method,
+            grpc_code=code,
+            details=details,
+        )
+    return RPCError(
+        f"{method} failed on {address} with {code}: {details}",
+        method=method,
+        grpc_code=code,
+        details=details,
+    )
+
+
+def _translate_unavailable(
+    details: str, s: ConnectionSettings, kw: dict[str, Any]
+) -> WorkbenchError:
+    address = s.address
+    host = address.rpartition(":")[0]
+    if _has(details, "DNS resolution failed", "Domain name not found", "name resolution"):
+        return ConnectError(
+            f"host {host!r} of address {address!r} cannot be resolved (no such DNS name). "
+            "Check the spelling of address= (TEMPORAL_ADDRESS).",
+            **kw,
+        )
+    if _has(details, "Connection refused"):
+        return ConnectError(
+            f"nothing is listening at {address} (connection refused). Is the server running, "
+            "and is this its gRPC port (7233 by default)? For a local server: "
+            "'temporal server start-dev'.",
+            **kw,
+        )
+    if s.use_tls:
+        server_name = (s.tls.server_name if s.tls else None) or host
+        if _has(details, "WRONG_VERSION_NUMBER", "packet length too long", "record layer failure"):
+            return TLSError(
+                f"TLS handshake with {address} failed: the server does not speak TLS on this "
+                "port (it looks like a plaintext port). Set tls=False (TEMPORAL_TLS=false), or "
+                "use the server's TLS port.",
+                **kw,
+            )
+        if _has(details, "Hostname Verification", "not in peer certificate", "peer name"):
+            return TLSError(
+                f"the server certificate at {address} is not issued for {server_name!r}. If the "
+                "certificate names another host (e.g. 'tls-sample'), set "
+                "tls.server_name (TEMPORAL_TLS_SERVER_NAME / TEMPORAL_SERVER_NAME_OVERRIDE) to "
+                "that name.",
+                **kw,
+            )
+        if _has(details, "CERTIFICATE_VERIFY_FAILED", "certificate verify failed"):
+            return TLSError(
+                f"the server certificate at {address} is not trusted: it is not signed by the "
+                "CA in tls.ca_cert_path (or, without one, by a system root). Set "
+                "tls.ca_cert_path (TEMPORAL_TLS_SERVER_CA_CERT_PATH) to the CA that signed the "
+                "server's certificate.",
+                **kw,
+            )
+        if _has(details, "TSI_DATA_CORRUPTED", "certificate required", "alert", "handshake"):
+            if s.tls is None or not s.tls.has_client_cert:
+                return TLSError(
+                    f"{address} refused the TLS connection: the server requires a client "
+                    "certificate (mutual TLS). Set tls.client_cert_path and "
+                    "tls.client_key_path (TEMPORAL_TLS_CLIENT_CERT_PATH / "
+                    "TEMPORAL_TLS_CLIENT_KEY_PATH).",
+                    **kw,
+                )
+            return TLSError(
+                f"{address} refused the client certificate in "
+                f"{s.tls.client_cert_path or 'tls.client_cert_data'}: it is not signed by a CA "
+                "the server trusts (or was revoked). Use a certificate issued for this "
+                "server's client CA.",
+                **kw,
+            )
+    elif _has(details, "Socket closed", "Connection reset", "connection closed", "EOF") and (
+        probe_speaks_tls(address, min(s.connect_timeout, 5.0))
+    ):
+        return TLSError(
+            f"{address} speaks TLS but the connection was plaintext. Set tls=True "
+            "(TEMPORAL_TLS=true) and, for a private CA, tls.ca_cert_path.",
+            **kw,
+        )
+    return ConnectError(
+        f"cannot reach the Temporal server at {address}: {details}. Check the address, that "
+        "the server is up, and the TLS settings.",
+        **kw,
+    )
