@@ -301,6 +301,14 @@ def _translate_unavailable(
             "Check the spelling of address= (TEMPORAL_ADDRESS).",
             **kw,
         )
+    if _has(details, "before receiving SETTINGS frame", "connection attempt timed out"):
+        return ConnectTimeout(
+            f"the server at {address} accepted the connection but did not answer within "
+            f"{s.connect_timeout:g} s (no gRPC handshake). Check that the address is a Temporal "
+            "frontend (gRPC port, usually 7233), that TLS is set as the server expects, or "
+            "raise connect_timeout.",
+            **kw,
+        )
     if _has(details, "Connection refused"):
         return ConnectError(
             f"nothing is listening at {address} (connection refused). Is the server running, "
@@ -333,20 +341,32 @@ def _translate_unavailable(
                 "server's certificate.",
                 **kw,
             )
-        if _has(details, "TSI_DATA_CORRUPTED", "certificate required", "alert", "handshake"):
-            if s.tls is None or not s.tls.has_client_cert:
-                return TLSError(
-                    f"{address} refused the TLS connection: the server requires a client "
-                    "certificate (mutual TLS). Set tls.client_cert_path and "
-                    "tls.client_key_path (TEMPORAL_TLS_CLIENT_CERT_PATH / "
-                    "TEMPORAL_TLS_CLIENT_KEY_PATH).",
-                    **kw,
-                )
+        if _has(details, "Failed to create security handshaker"):
             return TLSError(
-                f"{address} refused the client certificate in "
-                f"{s.tls.client_cert_path or 'tls.client_cert_data'}: it is not signed by a CA "
-                "the server trusts (or was revoked). Use a certificate issued for this "
-                "server's client CA.",
+                f"grpc could not set up TLS for {address} with the configured certificates and "
+                "keys; check that tls.ca_cert, tls.client_cert and tls.client_key are the right "
+                "PEM files.",
+                **kw,
+            )
+        if _has(details, "ALERT_CERTIFICATE_EXPIRED"):
+            return TLSError(
+                f"{address} refused the client certificate as expired; get a renewed one.", **kw
+            )
+        has_cert = s.tls is not None and s.tls.has_client_cert
+        refused = ("TSI_DATA_CORRUPTED", "ALERT_HANDSHAKE_FAILURE", "CERTIFICATE_REQUIRED")
+        if not has_cert and _has(details, *refused):
+            return TLSError(
+                f"{address} refused the TLS connection: the server requires a client "
+                "certificate (mutual TLS). Set tls.client_cert_path and tls.client_key_path "
+                "(TEMPORAL_TLS_CLIENT_CERT_PATH / TEMPORAL_TLS_CLIENT_KEY_PATH).",
+                **kw,
+            )
+        if has_cert and _has(details, *refused, "ALERT_UNKNOWN_CA", "ALERT_BAD_CERTIFICATE"):
+            where = (s.tls.client_cert_path if s.tls else None) or "tls.client_cert_data"
+            return TLSError(
+                f"{address} refused the client certificate in {where}: it is not signed by a "
+                "CA the server trusts, or was revoked (the certificate's dates were checked "
+                "and are valid). Use a certificate issued by this server's client CA.",
                 **kw,
             )
     elif _has(details, "Socket closed", "Connection reset", "connection closed", "EOF") and (
