@@ -106,6 +106,17 @@ def apikey_front(dev_address: str) -> Iterator[ApiKeyFront]:
 
 
 @pytest.fixture(scope="session")
+def scoped_apikey_front(dev_address: str) -> Iterator[ApiKeyFront]:
+    """An API-key front whose key is namespace-scoped: ListNamespaces is denied."""
+    front = ApiKeyFront(dev_address, API_KEY, deny_methods=("ListNamespaces",))
+    try:
+        front.start()
+        yield front
+    finally:
+        front.stop()
+
+
+@pytest.fixture(scope="session")
 def apikey_tls_front(dev_address: str, certs: TestCerts) -> Iterator[ApiKeyFront]:
     front = ApiKeyFront(dev_address, API_KEY, certs=certs)
     try:

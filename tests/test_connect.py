@@ -171,6 +171,22 @@ def test_api_key_is_sent_as_bearer_with_namespace_and_metadata(
     assert meta["x-team"] == "payments"
 
 
+def test_namespace_scoped_key_connects_without_list_namespaces(
+    scoped_apikey_front: ApiKeyFront,
+) -> None:
+    scoped_apikey_front.reset()
+    with workbench.connect(
+        address=scoped_apikey_front.address, api_key=API_KEY, tls=False, env={}
+    ) as s:
+        called = [method.rsplit("/", 1)[-1] for method, _ in scoped_apikey_front.calls]
+        assert called == ["GetSystemInfo", "DescribeNamespace"]
+        assert s.server_info.namespace.name == "default"
+        with pytest.raises(AuthError) as e:
+            s.namespaces()
+    assert "may not list namespaces" in str(e.value)
+    assert "server_info.namespace" in str(e.value)
+
+
 def test_api_key_over_tls(apikey_tls_front: ApiKeyFront, certs: TestCerts) -> None:
     tls = TLSSettings(ca_cert_path=str(certs.ca_cert), server_name=certs.server_name)
     with workbench.connect(address=apikey_tls_front.address, api_key=API_KEY, tls=tls, env={}) as s:

@@ -81,6 +81,7 @@ class ApiKeyFront:
         host: str = "127.0.0.1",
         max_workers: int = 16,
         message: str = "invalid API key",
+        deny_methods: tuple[str, ...] = (),
     ) -> None:
         self.upstream = upstream
         self.api_key = api_key
@@ -89,6 +90,9 @@ class ApiKeyFront:
         self.port = 0
         self.max_workers = max_workers
         self.message = message
+        # Methods answered PERMISSION_DENIED even with the right key, as for namespace-scoped
+        # credentials (e.g. "ListNamespaces").
+        self.deny_methods = deny_methods
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.rejected = 0
         self._lock = threading.Lock()
@@ -185,6 +189,8 @@ class ApiKeyFront:
             with self._lock:
                 self.rejected += 1
             context.abort(grpc.StatusCode.UNAUTHENTICATED, self.message)
+        if method.rsplit("/", 1)[-1] in self.deny_methods:
+            context.abort(grpc.StatusCode.PERMISSION_DENIED, "Request unauthorized.")
         channel = self._channel
         if channel is None:
             context.abort(grpc.StatusCode.UNAVAILABLE, "api key front is stopping")
