@@ -27,6 +27,7 @@ from .errors import (
     ConnectError,
     ConnectTimeout,
     DecodeError,
+    HistoryFormatError,
     NamespaceNotFound,
     NotFound,
     ProfileNotFound,
@@ -37,8 +38,10 @@ from .errors import (
     TLSMaterialError,
     WorkbenchError,
 )
+from .history import History
 from .session import Session, connect
 from .settings import ConnectionSettings, TLSSettings
+from .workflows import ListingInterrupted, WorkflowDescription
 
 __all__ = [
     "AuthError",
@@ -47,6 +50,9 @@ __all__ = [
     "ConnectTimeout",
     "ConnectionSettings",
     "DecodeError",
+    "History",
+    "HistoryFormatError",
+    "ListingInterrupted",
     "NamespaceInfo",
     "NamespaceNotFound",
     "NotFound",
@@ -60,6 +66,7 @@ __all__ = [
     "TLSMaterialError",
     "TLSSettings",
     "WorkbenchError",
+    "WorkflowDescription",
     "__version__",
     "connect",
 ]

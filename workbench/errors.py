@@ -21,6 +21,7 @@ Messages never contain secrets (API keys, private keys, encryption keys): see
     ├── NotFound                 a workflow, run or other object does not exist
     ├── QueryError               the server rejected a visibility query
     ├── RPCError                 any other server error, with its gRPC status
+    ├── HistoryFormatError       a history file or JSON text is not a workflow history
     └── CodecError               a codec is misconfigured
         └── DecodeError          one payload could not be decoded
 """
@@ -33,6 +34,7 @@ __all__ = [
     "ConnectError",
     "ConnectTimeout",
     "DecodeError",
+    "HistoryFormatError",
     "NamespaceNotFound",
     "NotFound",
     "ProfileNotFound",
@@ -178,6 +180,18 @@ class RPCError(WorkbenchError):
         self.method = method
         self.grpc_code = grpc_code
         self.details = details
+
+
+class HistoryFormatError(WorkbenchError, ValueError):
+    """A history file or JSON text cannot be read as a workflow history.
+
+    Attributes:
+        source: The file name, or ``"<text>"``/``"<dict>"`` for in-memory JSON.
+    """
+
+    def __init__(self, message: str, *, source: str) -> None:
+        super().__init__(message)
+        self.source = source
 
 
 class CodecError(WorkbenchError):

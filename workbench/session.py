@@ -7,14 +7,27 @@ objects; nothing here imports ipywidgets.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pandas as pd
 
 from .cluster import ServerInfo, namespaces_frame
+from .codecs import Chain, CodecLike, as_chain
 from .connection import Connection
+from .history import History, fetch_history, warn_undecoded
 from .settings import ConnectionSettings, TLSSettings
+from .workflows import (
+    DEFAULT_PAGE_SIZE,
+    OnPage,
+    WorkflowDescription,
+    count_by_status,
+    iter_workflows,
+    list_workflows,
+)
+from .workflows import count as count_workflows
+from .workflows import describe as describe_workflow
 
 __all__ = ["Session", "connect"]
 
@@ -26,19 +39,35 @@ class Session:
     :meth:`close`, to release the channel.
     """
 
-    def __init__(self, settings: ConnectionSettings, *, check: bool = True) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        *,
+        check: bool = True,
+        codec: CodecLike | None = None,
+    ) -> None:
         """Open a channel for ``settings`` and, unless ``check=False``, verify it.
 
         The check calls ``GetSystemInfo`` and then ``DescribeNamespace`` on the chosen
         namespace; it does not need ``ListNamespaces``, which namespace-scoped credentials
         cannot call.
 
+        Args:
+            settings: Where and how to connect.
+            check: Verify the connection now.
+            codec: How payloads are decoded by default: a :class:`~workbench.codecs.Chain`,
+                one codec, or a ``temporalio.converter.PayloadCodec``
+                (:data:`workbench.codecs.DEFAULT` if ``None``).
+
         Raises:
             SettingsError: Bad settings or TLS material (nothing was dialled).
+            CodecError: ``codec`` is not a codec.
             ConnectError: The server could not be reached (TLSError, AuthError, ConnectTimeout).
             NamespaceNotFound: The namespace does not exist.
         """
         self.settings = settings
+        self.codec: Chain = as_chain(codec).with_namespace(settings.namespace)
+        """The codec chain payloads are decoded with unless a call passes ``codec=``."""
         self.connection = Connection(settings)
         self._server_info: ServerInfo | None = None
         if check:
@@ -82,6 +111,165 @@ class Session:
         """
         return namespaces_frame(self.connection)
 
+    def workflows(
+        self,
+        query: str = "",
+        *,
+        limit: int | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        progress: bool = True,
+        on_page: OnPage | None = None,
+        stop: threading.Event | None = None,
+    ) -> pd.DataFrame:
+        """Workflow executions matching a visibility query, one row each.
+
+        >>> df = s.workflows("WorkflowType='OrderWorkflow' AND ExecutionStatus='Failed'")
+        >>> df.groupby("status", observed=False).size()
+
+        The columns are the fixed schema of :mod:`workbench.frames` (ids, type, ``status`` as a
+        Categorical, UTC times, ``duration``, task queue, history size, parent/root, ``memo``
+        decoded, ``memo_error``) followed by one typed column per search attribute. An empty
+        result has the same fixed columns and zero rows.
+
+        The next page is fetched while the current one is converted. Rate limiting
+        (``RESOURCE_EXHAUSTED``) and a restarting server (``UNAVAILABLE``) are retried from the
+        last page token with a capped backoff, so rows are neither lost nor duplicated.
+
+        With ``progress=True`` a ``tqdm.auto`` bar shows the rows received (it appears after
+        half a second); its total comes from one ``CountWorkflowExecutions`` call made alongside
+        the first page. ``progress=False`` makes no extra call.
+
+        Interrupting (Ctrl-C, Jupyter's Stop, or ``stop.set()`` from another thread) returns the
+        rows of the pages already received, with a :class:`~workbench.ListingInterrupted`
+        warning; ``frame.attrs["complete"]`` is then ``False`` and
+        ``frame.attrs["next_page_token"]`` says where the listing stopped.
+
+        Args:
+            query: A list filter, e.g. ``"ExecutionStatus='Running'"`` (``""``: everything).
+            limit: At most this many rows.
+            page_size: Rows per server call.
+            progress: Show a progress bar (and count the total with one extra call).
+            on_page: ``on_page(pages, rows)`` after each page received (panels, tests).
+            stop: An event another thread may set to stop after the current page.
+
+        Raises:
+            QueryError: The server rejected the query (syntax, unknown search attribute).
+            WorkbenchError: Another failure, or the server stayed unavailable for
+                :data:`~workbench.workflows.RETRY_DEADLINE` seconds.
+        """
+        return list_workflows(
+            self.connection,
+            query,
+            limit=limit,
+            page_size=page_size,
+            progress=progress,
+            decode_memo=getattr(self, "_decode_memo", None),
+            on_page=on_page,
+            stop=stop,
+        )
+
+    def iter_workflows(
+        self, query: str = "", *, page_size: int = DEFAULT_PAGE_SIZE, limit: int | None = None
+    ) -> Iterator[pd.DataFrame]:
+        """Stream a listing as one DataFrame per page, for listings that do not fit in memory.
+
+        >>> for page in s.iter_workflows("ExecutionStatus='Failed'", page_size=1000):
+        ...     page.to_parquet(f"failed-{page.index[0]}.parquet")
+
+        Each page has the fixed columns of :meth:`workflows` plus the search attributes present
+        in that page. The next page is fetched while the loop body runs.
+
+        Raises:
+            QueryError: The server rejected the query.
+        """
+        return iter_workflows(
+            self.connection,
+            query,
+            page_size=page_size,
+            limit=limit,
+            decode_memo=getattr(self, "_decode_memo", None),
+        )
+
+    def count(self, query: str = "") -> int:
+        """Number of workflow executions matching ``query``.
+
+        Raises:
+            QueryError: The server rejected the query.
+        """
+        return count_workflows(self.connection, query)
+
+    def count_by_status(self, query: str = "") -> pd.Series:
+        """Executions matching ``query`` per status: an int64 Series indexed by status name.
+
+        Every status appears (Running, Completed, Failed, Canceled, Terminated, ContinuedAsNew,
+        TimedOut, Paused), zeros included.
+
+        Raises:
+            QueryError: The server rejected the query.
+        """
+        return count_by_status(self.connection, query)
+
+    def describe(self, workflow_id: str, run_id: str | None = None) -> WorkflowDescription:
+        """Describe one run: its info row, pending activities and children, memo, search attributes.
+
+        Args:
+            workflow_id: The workflow id.
+            run_id: The run; the latest run of ``workflow_id`` if omitted.
+
+        Raises:
+            NotFound: No such workflow or run in this namespace.
+        """
+        return describe_workflow(
+            self.connection,
+            workflow_id,
+            run_id,
+            decode_memo=getattr(self, "_decode_memo", None),
+        )
+
+    def history(
+        self,
+        workflow_id: str,
+        run_id: str | None = None,
+        *,
+        codec: CodecLike | None = None,
+        page_size: int = 0,
+        converter: Any = None,
+    ) -> History:
+        """Fetch one run's history with every payload decoded.
+
+        >>> h = s.history("order-123")
+        >>> h.events[["event_type", "activity_type", "input", "result", "failure_message"]]
+        >>> h.payloads[h.payloads.error.notna()]      # what could not be decoded, and why
+
+        A payload that cannot be decoded (unknown key id, wrong key, corrupt data, unknown
+        encoding) keeps its row with ``value`` empty and ``error`` saying why; the rest of the
+        history decodes.
+
+        Args:
+            workflow_id: The workflow id.
+            run_id: The run; the latest run of ``workflow_id`` if omitted.
+            codec: Decode with this instead of :attr:`codec` (a chain, a codec, or a
+                ``temporalio.converter.PayloadCodec``).
+            page_size: Events per page (0: the server decides; about 1,000).
+            converter: A ``temporalio.converter.PayloadConverter`` for values (the SDK's
+                default if ``None``).
+
+        Raises:
+            NotFound: No such workflow or run in this namespace.
+            CodecError: ``codec`` is not a codec.
+        """
+        chain = self.codec if codec is None else as_chain(codec).with_namespace(self.namespace)
+        history = fetch_history(
+            self.connection,
+            workflow_id,
+            run_id,
+            codec=chain,
+            page_size=page_size,
+            converter=converter,
+        )
+        warn_undecoded(history, stacklevel=2)
+        return history
+
     def close(self) -> None:
         """Close the connection. The session cannot be used afterwards."""
         self.connection.close()
@@ -99,6 +287,7 @@ def connect(
     connect_timeout: float | None = None,
     rpc_timeout: float | None = None,
     env: Mapping[str, str] | None = None,
+    codec: CodecLike | None = None,
     **kwargs: Any,
 ) -> Session:
     """Connect to a Temporal cluster and return a checked :class:`Session`.
@@ -119,6 +308,9 @@ def connect(
         connect_timeout: Seconds to wait for the server when connecting (default 10).
         rpc_timeout: Seconds each call may take (default 60).
         env: Environment to read instead of ``os.environ`` (``{}`` ignores it).
+        codec: How payloads are decoded (:attr:`Session.codec`): a
+            :class:`~workbench.codecs.Chain`, one codec, or a
+            ``temporalio.converter.PayloadCodec``.
         **kwargs: Other :class:`ConnectionSettings` fields (``codec_endpoint``, ``codec_auth``).
 
     Raises:
@@ -140,4 +332,4 @@ def connect(
         rpc_timeout=rpc_timeout,
         **kwargs,
     )
-    return Session(settings)
+    return Session(settings, codec=codec)

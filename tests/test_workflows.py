@@ -1,0 +1,844 @@
+"""Workflows as DataFrames: listing, counts, describe — against the real dev server.
+
+The module fixture ``listing`` runs ``ListingWorkflow`` (tests/workflows_listing.py) with a real
+``temporalio`` worker into every status: completed (with memos and search attributes of every
+type), failed, timed out, terminated, canceled, continued-as-new, a parent and its child, and
+running ones (one with a pending activity and a pending child). Every workflow id starts with a
+prefix unique to this module run, so the listing is isolated from other tests on the server.
+
+Visibility is eventually consistent: the fixture polls until the server lists what it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+import numpy as np
+import pandas as pd
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from rig import DevServer
+from temporalio.api.common.v1 import Payload
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.converter import DataConverter
+from temporalio.worker import Worker
+from workflows_listing import Job, ListingWorkflow, TrivialWorkflow, always_fails
+
+import workbench
+from workbench import frames
+from workbench.frames import STATUS_NAMES, WORKFLOW_COLUMNS
+
+pytestmark = pytest.mark.timeout(300)
+
+T = TypeVar("T")
+
+TEST_KEY_ID = "listing-test-key"
+TEST_KEY = bytes(range(32))
+KW = SearchAttributeKey.for_keyword("WbKeyword")
+TEXT = SearchAttributeKey.for_text("WbText")
+INT = SearchAttributeKey.for_int("WbInt")
+DOUBLE = SearchAttributeKey.for_float("WbDouble")
+BOOL = SearchAttributeKey.for_bool("WbBool")
+DATETIME = SearchAttributeKey.for_datetime("WbDatetime")
+KWLIST = SearchAttributeKey.for_keyword_list("WbKeywordList")
+
+
+class LoopThread:
+    """An asyncio loop on a thread, for the worker and client (the tests stay synchronous)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Awaitable[T], timeout: float = 180.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float = 90.0, what: str = "") -> None:
+    """Poll ``predicate`` until true (visibility is eventually consistent)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout:.0f} s: {what}")
+        time.sleep(0.1)
+
+
+def encrypt(value: Any) -> Payload:
+    """A memo value encrypted like Temporal's AES-GCM samples (design.md §2)."""
+    inner = DataConverter.default.payload_converter.to_payloads([value])[0]
+    nonce = os.urandom(12)
+    return Payload(
+        metadata={"encoding": b"binary/encrypted", "encryption-key-id": TEST_KEY_ID.encode()},
+        data=nonce + AESGCM(TEST_KEY).encrypt(nonce, inner.SerializeToString(), None),
+    )
+
+
+def aes_decode_memo(payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
+    """A decoder honouring the ``decode_memo`` contract, decrypting the test key's payloads."""
+    out: list[tuple[Any, str | None]] = []
+    for p in payloads:
+        try:
+            if p.metadata.get("encoding") == b"binary/encrypted":
+                p = Payload.FromString(AESGCM(TEST_KEY).decrypt(p.data[:12], p.data[12:], None))
+            out.append((DataConverter.default.payload_converter.from_payloads([p])[0], None))
+        except Exception as e:
+            out.append((None, f"{type(e).__name__}: {e}"))
+    return out
+
+
+def done_attributes(i: int, tag: str) -> TypedSearchAttributes:
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(KW, tag),
+            SearchAttributePair(TEXT, f"order number {i}"),
+            SearchAttributePair(INT, i * 10 if i != 3 else 2**40),
+            SearchAttributePair(DOUBLE, i + 0.25),
+            SearchAttributePair(BOOL, i % 2 == 1),
+            SearchAttributePair(DATETIME, dt.datetime(2026, 1, i, 12, 30, tzinfo=dt.timezone.utc)),
+            SearchAttributePair(KWLIST, [f"k{i}", "common"]),
+        ]
+    )
+
+
+@dataclass
+class Listing:
+    address: str
+    prefix: str
+    tag: str
+    task_queue: str
+    query: str
+    expected: dict[str, list[str]]  # workflow id -> sorted statuses of its runs
+    run_ids: dict[str, list[str]]  # workflow id -> run ids in start order
+    loop: LoopThread
+    client: Client
+
+    def wid(self, role: str) -> str:
+        return self.prefix + role
+
+
+async def _run_listing(address: str, loop: LoopThread) -> Listing:
+    prefix = f"wbl-{uuid.uuid4().hex[:8]}-"
+    tag = f"listing-{uuid.uuid4().hex[:8]}"
+    task_queue = f"wb-listing-{uuid.uuid4().hex[:8]}"
+    client = await Client.connect(address, namespace="default")
+    worker = Worker(
+        client, task_queue=task_queue, workflows=[ListingWorkflow], activities=[always_fails]
+    )
+    asyncio.get_running_loop().create_task(worker.run())
+
+    def start(role: str, job: Job, **kw: Any) -> Awaitable[WorkflowHandle[Any, Any]]:
+        return client.start_workflow(
+            ListingWorkflow.run, job, id=prefix + role, task_queue=task_queue, **kw
+        )
+
+    tagged = TypedSearchAttributes([SearchAttributePair(KW, tag)])
+    handles: dict[str, WorkflowHandle[Any, Any]] = {}
+    for i in (1, 2, 3):
+        handles[f"done-{i}"] = await start(
+            f"done-{i}",
+            Job("complete"),
+            search_attributes=done_attributes(i, tag),
+            memo={"customer": {"id": i, "name": f"customer-{i}"}, "note": f"hello {i}"},
+        )
+    handles["bare"] = await start("bare", Job("complete"))
+    handles["secret"] = await start(
+        "secret",
+        Job("complete"),
+        search_attributes=tagged,
+        memo={"card": encrypt({"number": "4111-1111"}), "plain": "visible"},
+    )
+    handles["failed"] = await start("failed", Job("fail"), search_attributes=tagged)
+    handles["timeout"] = await start(
+        "timeout", Job("wait"), search_attributes=tagged, execution_timeout=timedelta(seconds=1)
+    )
+    handles["terminated"] = await start("terminated", Job("wait"), search_attributes=tagged)
+    handles["canceled"] = await start("canceled", Job("wait"), search_attributes=tagged)
+    handles["can"] = await start("can", Job("continue"), search_attributes=tagged)
+    handles["parent"] = await start("parent", Job("parent", child_id=prefix + "child"))
+    handles["running"] = await start("running", Job("wait"), search_attributes=tagged)
+    handles["pending"] = await start("pending", Job("pending", child_id=prefix + "pending-child"))
+
+    await handles["terminated"].terminate(reason="test terminates it")
+    await handles["canceled"].cancel()
+    for role in ("done-1", "done-2", "done-3", "bare", "secret", "can", "parent"):
+        await handles[role].result()
+    for role in ("failed", "timeout", "canceled"):
+        with pytest.raises(WorkflowFailureError):
+            await handles[role].result()
+
+    can_runs = [handles["can"].first_execution_run_id or handles["can"].result_run_id]
+    expected = {
+        prefix + "done-1": ["Completed"],
+        prefix + "done-2": ["Completed"],
+        prefix + "done-3": ["Completed"],
+        prefix + "bare": ["Completed"],
+        prefix + "secret": ["Completed"],
+        prefix + "failed": ["Failed"],
+        prefix + "timeout": ["TimedOut"],
+        prefix + "terminated": ["Terminated"],
+        prefix + "canceled": ["Canceled"],
+        prefix + "can": ["Completed", "ContinuedAsNew"],
+        prefix + "parent": ["Completed"],
+        prefix + "child": ["Completed"],
+        prefix + "running": ["Running"],
+        prefix + "pending": ["Running"],
+        prefix + "pending-child": ["Running"],
+    }
+    run_ids = {prefix + role: [h.result_run_id or h.run_id or ""] for role, h in handles.items()}
+    run_ids[prefix + "can"] = [str(can_runs[0])]
+    return Listing(
+        address=address,
+        prefix=prefix,
+        tag=tag,
+        task_queue=task_queue,
+        query=f"WorkflowId STARTS_WITH '{prefix}'",
+        expected=expected,
+        run_ids=run_ids,
+        loop=loop,
+        client=client,
+    )
+
+
+def statuses(df: pd.DataFrame) -> dict[str, list[str]]:
+    grouped = df.groupby("workflow_id")["status"].agg(lambda s: sorted(map(str, s)))
+    return {str(k): list(v) for k, v in grouped.items()}
+
+
+@pytest.fixture(scope="module")
+def listing(dev_server: DevServer) -> Iterator[Listing]:
+    loop = LoopThread()
+    result = loop.run(_run_listing(dev_server.address, loop))
+    try:
+        with workbench.connect(dev_server.address, "default", env={}) as s:
+            wait_until(
+                lambda: statuses(s.workflows(result.query, progress=False)) == result.expected,
+                what="the listing shows every run the fixture started, in its final status",
+            )
+        yield result
+    finally:
+
+        async def cleanup() -> None:
+            for role in ("running", "pending", "pending-child"):
+                with contextlib.suppress(Exception):
+                    await result.client.get_workflow_handle(result.wid(role)).terminate()
+
+        loop.run(cleanup())
+        loop.close()
+
+
+@pytest.fixture
+def session(listing: Listing) -> Iterator[workbench.Session]:
+    with workbench.connect(listing.address, "default", env={}) as s:
+        yield s
+
+
+def row(df: pd.DataFrame, workflow_id: str) -> pd.Series:
+    rows = df[df.workflow_id == workflow_id]
+    assert len(rows) == 1, f"{workflow_id}: {len(rows)} rows"
+    return rows.iloc[0]
+
+
+# ------------------------------------------------------------------------------ listing
+def test_listing_has_one_row_per_run_with_the_fixed_schema(
+    session: workbench.Session, listing: Listing
+) -> None:
+    df = session.workflows(listing.query)
+    assert statuses(df) == listing.expected
+    assert len(df) == 16
+    assert list(df.columns[: len(WORKFLOW_COLUMNS)]) == list(WORKFLOW_COLUMNS)
+    assert df.attrs["complete"] is True
+    assert isinstance(df.status.dtype, pd.CategoricalDtype)
+    assert list(df.status.cat.categories) == list(STATUS_NAMES)
+    assert list(STATUS_NAMES[:7]) == [
+        "Running",
+        "Completed",
+        "Failed",
+        "Canceled",
+        "Terminated",
+        "ContinuedAsNew",
+        "TimedOut",
+    ]
+    for col in ("start_time", "execution_time", "close_time"):
+        assert str(df[col].dtype) == "datetime64[ns, UTC]", col
+    assert str(df.duration.dtype) == "timedelta64[ns]"
+    for col in ("history_length", "history_size_bytes", "state_transition_count"):
+        assert df[col].dtype == np.int64, col
+    for col in ("workflow_id", "run_id", "workflow_type", "task_queue", "parent_workflow_id"):
+        assert df[col].dtype == "str", col
+    assert df.workflow_type.unique().tolist() == ["ListingWorkflow"]
+    assert set(df.task_queue) == {listing.task_queue, "wb-listing-nobody-polls-this"}
+    assert df.run_id.is_unique
+
+    running = df[df.status == "Running"]
+    closed = df[df.status != "Running"]
+    assert len(running) == 3
+    assert running.close_time.isna().all() and running.duration.isna().all()
+    assert closed.close_time.notna().all()
+    # Visibility records history sizes when a run closes.
+    assert (closed.history_length >= 3).all() and (closed.history_size_bytes > 0).all()
+    assert (closed.duration == closed.close_time - closed.start_time).all()
+    assert (closed.duration >= pd.Timedelta(0)).all()
+    now = pd.Timestamp.now(tz="UTC")
+    assert (df.start_time > now - pd.Timedelta(minutes=30)).all() and (df.start_time <= now).all()
+    assert row(df, listing.wid("timeout")).duration >= pd.Timedelta(seconds=1)
+
+    can = df[df.workflow_id == listing.wid("can")].set_index("status", drop=False)
+    assert can.loc["ContinuedAsNew", "run_id"] == listing.run_ids[listing.wid("can")][0]
+    assert can.loc["Completed", "run_id"] != can.loc["ContinuedAsNew", "run_id"]
+
+    child, parent = row(df, listing.wid("child")), row(df, listing.wid("parent"))
+    assert child.parent_workflow_id == listing.wid("parent")
+    assert child.parent_run_id == parent.run_id
+    assert child.root_workflow_id == listing.wid("parent") and child.root_run_id == parent.run_id
+    assert pd.isna(parent.parent_workflow_id) and pd.isna(parent.parent_run_id)
+    assert parent.root_workflow_id == parent.workflow_id and parent.root_run_id == parent.run_id
+    assert row(df, listing.wid("pending-child")).parent_workflow_id == listing.wid("pending")
+
+
+def test_search_attributes_are_typed_columns(session: workbench.Session, listing: Listing) -> None:
+    df = session.workflows(listing.query, progress=False).set_index("workflow_id")
+    wb = ["WbBool", "WbDatetime", "WbDouble", "WbInt", "WbKeyword", "WbKeywordList", "WbText"]
+    sa_columns = list(df.columns[len(WORKFLOW_COLUMNS) - 1 :])
+    assert [c for c in sa_columns if c.startswith("Wb")] == wb  # sorted, after the fixed ones
+    assert sa_columns == sorted(sa_columns)
+    assert df.WbKeyword.dtype == "str" and df.WbText.dtype == "str"
+    assert df.WbInt.dtype == "Int64"
+    assert df.WbDouble.dtype == np.float64
+    assert df.WbBool.dtype == "boolean"
+    assert str(df.WbDatetime.dtype) == "datetime64[ns, UTC]"
+    assert df.WbKeywordList.dtype == object
+
+    done = [listing.wid(f"done-{i}") for i in (1, 2, 3)]
+    assert df.loc[done, "WbText"].tolist() == ["order number 1", "order number 2", "order number 3"]
+    assert df.loc[done, "WbInt"].tolist() == [10, 20, 2**40]
+    assert df.loc[done, "WbDouble"].tolist() == [1.25, 2.25, 3.25]
+    assert df.loc[done, "WbBool"].tolist() == [True, False, True]
+    assert df.loc[done, "WbDatetime"].tolist() == [
+        pd.Timestamp(f"2026-01-0{i}T12:30:00Z") for i in (1, 2, 3)
+    ]
+    assert df.loc[done, "WbKeywordList"].tolist() == [[f"k{i}", "common"] for i in (1, 2, 3)]
+    tagged = df[df.WbKeyword == listing.tag].index
+    assert set(tagged) == {
+        listing.wid(r)
+        for r in (
+            *("done-1", "done-2", "done-3", "secret", "failed"),
+            *("timeout", "terminated", "canceled", "can", "running"),
+        )
+    }
+
+    bare = df.loc[listing.wid("bare")]
+    assert pd.isna(bare.WbKeyword) and pd.isna(bare.WbText) and pd.isna(bare.WbDouble)
+    assert bare.WbInt is pd.NA and bare.WbBool is pd.NA and bare.WbDatetime is pd.NaT
+    assert bare.WbKeywordList is None
+    assert df.WbInt.isna().sum() == len(df) - 3
+
+    # The query language sees the same values the columns hold.
+    n = session.count(f"WbKeyword = '{listing.tag}' AND WbInt >= 20 AND WbBool = true")
+    assert n == 1
+
+
+def test_memo_is_decoded_and_failures_are_marked_per_row(
+    session: workbench.Session, listing: Listing
+) -> None:
+    df = session.workflows(listing.query, progress=False).set_index("workflow_id")
+    for i in (1, 2, 3):
+        assert df.loc[listing.wid(f"done-{i}"), "memo"] == {
+            "customer": {"id": i, "name": f"customer-{i}"},
+            "note": f"hello {i}",
+        }
+        assert pd.isna(df.loc[listing.wid(f"done-{i}"), "memo_error"])
+    assert df.loc[listing.wid("bare"), "memo"] is None
+
+    secret = df.loc[listing.wid("secret")]
+    assert secret.memo == {"card": None, "plain": "visible"}
+    assert secret.memo_error.startswith("card: ")
+    assert TEST_KEY_ID in secret.memo_error and "codec" in secret.memo_error
+    assert df.memo_error.notna().sum() == 1
+    assert TEST_KEY.hex() not in df.to_string() and "4111" not in df.to_string()
+
+
+def test_memo_goes_through_the_sessions_decoder(
+    session: workbench.Session, listing: Listing
+) -> None:
+    session._decode_memo = aes_decode_memo  # type: ignore[attr-defined]
+    df = session.workflows(listing.query, progress=False).set_index("workflow_id")
+    assert df.loc[listing.wid("secret"), "memo"] == {
+        "card": {"number": "4111-1111"},
+        "plain": "visible",
+    }
+    assert df.memo_error.isna().all()
+    d = session.describe(listing.wid("secret"))
+    assert d.memo == {"card": {"number": "4111-1111"}, "plain": "visible"} and d.memo_errors == {}
+
+    def broken(payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
+        raise RuntimeError("codec server is down")
+
+    session._decode_memo = broken  # type: ignore[attr-defined]
+    df = session.workflows(listing.query, progress=False)
+    assert statuses(df) == listing.expected  # no row lost
+    has_memo = df.memo.notna()
+    assert has_memo.sum() == 4
+    assert df.loc[has_memo, "memo_error"].str.contains("codec server is down").all()
+    assert df.loc[has_memo, "memo"].map(lambda m: set(m.values()) == {None}).all()
+
+
+def test_counts(session: workbench.Session, listing: Listing) -> None:
+    assert session.count(listing.query) == 16
+    assert session.count(f"{listing.query} AND ExecutionStatus = 'Running'") == 3
+    by_status = session.count_by_status(listing.query)
+    assert by_status.dtype == np.int64
+    assert by_status.index.tolist() == list(STATUS_NAMES)
+    assert by_status.index.name == "status"
+    expected = pd.Series([s for v in listing.expected.values() for s in v]).value_counts()
+    assert by_status[by_status > 0].to_dict() == expected.to_dict()
+    assert by_status.sum() == 16
+    assert session.count_by_status(f"{listing.query} AND ExecutionStatus = 'Failed'").to_dict() == {
+        name: int(name == "Failed") for name in STATUS_NAMES
+    }
+
+
+def test_empty_result_has_the_same_columns(session: workbench.Session, listing: Listing) -> None:
+    df = session.workflows(f"WorkflowId = '{listing.prefix}nobody'")
+    assert list(df.columns) == list(WORKFLOW_COLUMNS)
+    assert len(df) == 0
+    assert df.attrs["complete"] is True
+    full = session.workflows(listing.query, progress=False)
+    assert df.dtypes.to_dict() == full.dtypes[list(WORKFLOW_COLUMNS)].to_dict()
+    assert session.count(f"WorkflowId = '{listing.prefix}nobody'") == 0
+
+
+def test_paging_limit_and_streaming(session: workbench.Session, listing: Listing) -> None:
+    whole = session.workflows(listing.query, progress=False)
+    pages: list[tuple[int, int]] = []
+    paged = session.workflows(
+        listing.query, page_size=3, progress=False, on_page=lambda p, r: pages.append((p, r))
+    )
+    assert sorted(paged.run_id) == sorted(whole.run_id) and paged.run_id.is_unique
+    assert pages == [(i, min(3 * i, 16)) for i in range(1, 7)]
+
+    limited = session.workflows(listing.query, page_size=3, limit=7, progress=False)
+    assert len(limited) == 7 and limited.run_id.is_unique
+    assert set(limited.run_id) <= set(whole.run_id)
+    assert limited.attrs["complete"] is True
+    assert len(session.workflows(listing.query, limit=0)) == 0
+
+    frames_ = list(session.iter_workflows(listing.query, page_size=5))
+    assert [len(f) for f in frames_] == [5, 5, 5, 1]
+    for f in frames_:
+        assert list(f.columns[: len(WORKFLOW_COLUMNS)]) == list(WORKFLOW_COLUMNS)
+    streamed = pd.concat(frames_, ignore_index=True)
+    assert sorted(streamed.run_id) == sorted(whole.run_id)
+    assert [len(f) for f in session.iter_workflows(listing.query, page_size=5, limit=12)] == [
+        5,
+        5,
+        2,
+    ]
+
+
+def test_invalid_query_and_unknown_search_attribute(session: workbench.Session) -> None:
+    bad = "WorkflowType = "
+    for call in (session.workflows, session.count, session.count_by_status):
+        with pytest.raises(workbench.QueryError) as info:
+            call(bad)
+        assert info.value.query == bad
+        assert "syntax error" in info.value.server_message
+        assert repr(bad) in str(info.value)
+    with pytest.raises(workbench.QueryError) as info:
+        session.workflows("NoSuchAttribute = 'x'", progress=False)
+    assert "unknown search attribute 'NoSuchAttribute'" in str(info.value)
+    assert "NoSuchAttribute" in info.value.server_message
+    with pytest.raises(workbench.QueryError, match="WbInt"):
+        session.count("WbInt = 'not a number'")
+    with pytest.raises(workbench.QueryError) as info:
+        list(session.iter_workflows("NoSuchAttribute = 1"))
+    assert "NoSuchAttribute" in str(info.value)
+
+
+# ------------------------------------------------------------------------------ interruption
+def test_stop_event_returns_the_pages_received(
+    session: workbench.Session, listing: Listing
+) -> None:
+    stop = threading.Event()
+
+    def on_page(pages: int, rows: int) -> None:
+        if pages == 2:
+            stop.set()
+
+    with pytest.warns(workbench.ListingInterrupted, match="4 rows"):
+        df = session.workflows(
+            listing.query, page_size=2, progress=False, on_page=on_page, stop=stop
+        )
+    assert len(df) == 4 and df.run_id.is_unique
+    assert df.attrs["complete"] is False and df.attrs["next_page_token"]
+    assert list(df.columns[: len(WORKFLOW_COLUMNS)]) == list(WORKFLOW_COLUMNS)
+
+
+def test_keyboard_interrupt_returns_the_pages_received(
+    session: workbench.Session, listing: Listing
+) -> None:
+    def on_page(pages: int, rows: int) -> None:
+        if pages == 3:
+            signal.raise_signal(signal.SIGINT)  # a real Ctrl-C / Jupyter Stop
+            time.sleep(5)  # the KeyboardInterrupt lands here
+
+    with pytest.warns(workbench.ListingInterrupted, match="stopped early"):
+        df = session.workflows(listing.query, page_size=2, progress=True, on_page=on_page)
+    assert len(df) == 6 and df.run_id.is_unique
+    assert df.attrs["complete"] is False
+    # The session is still usable afterwards.
+    assert len(session.workflows(listing.query, progress=False)) == 16
+
+
+def test_interrupt_wherever_it_lands_keeps_whole_pages_once(
+    session: workbench.Session, listing: Listing
+) -> None:
+    """A Ctrl-C from outside (a timer thread) lands while a page is awaited or converted."""
+    for delay in (0.0, 0.002, 0.01):
+        timers: list[threading.Timer] = []
+
+        def on_page(
+            pages: int,
+            rows: int,
+            delay: float = delay,
+            timers: list[threading.Timer] = timers,
+        ) -> None:
+            if pages == 2:
+                timers.append(threading.Timer(delay, signal.raise_signal, (signal.SIGINT,)))
+                timers[0].start()
+            if pages >= 7:  # the listing must not finish before the interrupt lands
+                time.sleep(5)
+
+        with pytest.warns(workbench.ListingInterrupted):
+            df = session.workflows(listing.query, page_size=2, progress=False, on_page=on_page)
+        timers[0].join()
+        assert 4 <= len(df) < 16 and len(df) % 2 == 0  # whole pages of 2 rows
+        assert df.run_id.is_unique and df.attrs["complete"] is False
+        assert set(df.run_id) <= set(session.workflows(listing.query, progress=False).run_id)
+
+
+# ------------------------------------------------------------------------------ describe
+def test_describe_a_running_workflow_with_pending_work(
+    session: workbench.Session, listing: Listing
+) -> None:
+    wid = listing.wid("pending")
+
+    def retried() -> bool:
+        acts = session.describe(wid).pending_activities
+        return len(acts) == 1 and acts.attempt.iloc[0] >= 2
+
+    wait_until(retried, what="the pending activity has failed at least once")
+    d = session.describe(wid)
+    assert isinstance(d, workbench.WorkflowDescription)
+    assert d.workflow_id == wid and d.status == "Running"
+    assert d.workflow_type == "ListingWorkflow"
+    assert d.info.task_queue == listing.task_queue
+    assert pd.isna(d.info.close_time) and d.info.start_time.tz is not None
+
+    acts = d.pending_activities
+    assert list(acts.columns) == list(frames.PENDING_ACTIVITY_COLUMNS)
+    act = acts.iloc[0]
+    assert act.activity_type == "always_fails" and act.activity_id == "1"
+    assert act.attempt >= 2 and act.maximum_attempts == 0
+    assert "card declined for order-7" in act.last_failure
+    assert str(act.state) in ("Scheduled", "Started")
+    assert isinstance(acts.state.dtype, pd.CategoricalDtype)
+    assert str(acts.scheduled_time.dtype) == "datetime64[ns, UTC]"
+    # The server adds a little jitter to the 1 s retry interval.
+    assert pd.Timedelta(seconds=1) <= act.current_retry_interval < pd.Timedelta(seconds=2)
+
+    kids = d.pending_children
+    assert list(kids.columns) == list(frames.PENDING_CHILD_COLUMNS)
+    assert kids.workflow_id.tolist() == [listing.wid("pending-child")]
+    assert kids.workflow_type.tolist() == ["ListingWorkflow"]
+    assert kids.parent_close_policy.tolist() == ["Terminate"]
+    assert d.memo == {} and d.search_attributes.get("WbKeyword") is None
+    assert wid in repr(d) and "pending_activities=1" in repr(d)
+
+
+def test_describe_completed_run_memo_and_search_attributes(
+    session: workbench.Session, listing: Listing
+) -> None:
+    d = session.describe(listing.wid("done-3"))
+    assert d.status == "Completed"
+    assert d.pending_activities.empty and d.pending_children.empty
+    assert list(d.pending_activities.columns) == list(frames.PENDING_ACTIVITY_COLUMNS)
+    assert d.memo == {"customer": {"id": 3, "name": "customer-3"}, "note": "hello 3"}
+    sa = d.search_attributes
+    assert sa["WbKeyword"] == listing.tag and sa["WbText"] == "order number 3"
+    assert sa["WbInt"] == 2**40 and sa["WbDouble"] == 3.25 and sa["WbBool"] is True
+    assert sa["WbDatetime"] == pd.Timestamp("2026-01-03T12:30:00Z")
+    assert sa["WbKeywordList"] == ["k3", "common"]
+    assert d.info.WbInt == 2**40 and d.info.duration >= pd.Timedelta(0)
+
+    # A specific run: the first run of the continued-as-new workflow.
+    first = listing.run_ids[listing.wid("can")][0]
+    assert session.describe(listing.wid("can"), first).status == "ContinuedAsNew"
+    assert session.describe(listing.wid("can")).status == "Completed"
+
+
+def test_describe_not_found_names_the_workflow(session: workbench.Session) -> None:
+    with pytest.raises(workbench.NotFound) as info:
+        session.describe("order-does-not-exist")
+    assert info.value.workflow_id == "order-does-not-exist"
+    assert "'order-does-not-exist'" in str(info.value) and "'default'" in str(info.value)
+    run = str(uuid.uuid4())
+    with pytest.raises(workbench.NotFound) as info:
+        session.describe("order-does-not-exist", run)
+    assert info.value.run_id == run and run in str(info.value)
+    with pytest.raises(workbench.NotFound, match="not a valid run id"):
+        session.describe("order-does-not-exist", "not-a-uuid")
+
+
+# ------------------------------------------------------------------------------ faults
+async def _seed_trivial(address: str, prefix: str, n: int) -> list[str]:
+    client = await Client.connect(address, namespace="default")
+    queue = f"wb-trivial-{uuid.uuid4().hex[:8]}"
+    ids = [f"{prefix}{i:04d}" for i in range(n)]
+    async with Worker(client, task_queue=queue, workflows=[TrivialWorkflow]):
+        sem = asyncio.Semaphore(50)
+
+        async def one(i: int) -> None:
+            async with sem:
+                h = await client.start_workflow(TrivialWorkflow.run, i, id=ids[i], task_queue=queue)
+                await h.result()
+
+        await asyncio.gather(*(one(i) for i in range(n)))
+    return ids
+
+
+def test_listing_survives_a_server_restart(make_dev_server: Callable[..., DevServer]) -> None:
+    server = make_dev_server()
+    loop = LoopThread()
+    try:
+        ids = loop.run(_seed_trivial(server.address, "restart-", 300))
+    finally:
+        loop.close()
+    query = "WorkflowId STARTS_WITH 'restart-'"
+    with workbench.connect(server.address, "default", env={}) as s:
+        wait_until(
+            lambda: s.count(f"{query} AND ExecutionStatus = 'Completed'") == 300,
+            what="300 completed workflows listed",
+        )
+        restarter: list[threading.Thread] = []
+
+        def on_page(pages: int, rows: int) -> None:
+            if pages == 2:
+                server.stop()  # page 3 is already in flight; page 4 will find no server
+                restarter.append(threading.Thread(target=server.start))
+                restarter[0].start()
+
+        df = s.workflows(query, page_size=50, progress=False, on_page=on_page)
+        restarter[0].join(120)
+        assert server.starts == 2 and server.running
+        assert df.attrs["retries"] > 0
+        assert len(df) == 300 and df.workflow_id.is_unique
+        assert sorted(df.workflow_id) == ids
+        assert (df.status == "Completed").all()
+
+
+def test_rate_limited_pages_are_retried(make_dev_server: Callable[..., DevServer]) -> None:
+    server = make_dev_server(dynamic_config={"system.visibilityPersistenceMaxReadQPS": 2})
+    loop = LoopThread()
+    try:
+        ids = loop.run(_seed_trivial(server.address, "limited-", 60))
+    finally:
+        loop.close()
+    query = "WorkflowId STARTS_WITH 'limited-'"
+    with workbench.connect(server.address, "default", env={}) as s:
+        wait_until(
+            lambda: s.workflows(query, progress=False).status.eq("Completed").sum() == 60,
+            what="60 completed workflows listed",
+        )
+        df = s.workflows(query, page_size=4, progress=False)
+        assert df.attrs["retries"] > 0  # the server did answer RESOURCE_EXHAUSTED
+        assert sorted(df.workflow_id) == ids and df.workflow_id.is_unique
+
+
+# ------------------------------------------------------------------------------ pure frames
+def test_default_memo_decoder_never_raises() -> None:
+    good = DataConverter.default.payload_converter.to_payloads([{"a": 1}, None, "x"])
+    odd = Payload(metadata={"encoding": b"binary/zstd"}, data=b"\x00")
+    broken = Payload(metadata={"encoding": b"json/plain"}, data=b"{not json")
+    results = frames.default_decode_memo([*good, encrypt(1), odd, broken])
+    assert [v for v, _ in results[:3]] == [{"a": 1}, None, "x"]
+    assert all(e is None for _, e in results[:3])
+    assert results[3][0] is None and TEST_KEY_ID in str(results[3][1])
+    assert results[4][0] is None and "binary/zstd" in str(results[4][1])
+    assert results[5][0] is None and results[5][1]
+
+
+def test_pages_with_nothing_optional_and_a_type_that_changes() -> None:
+    from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+
+    conv = DataConverter.default.payload_converter
+    bare = [WorkflowExecutionInfo(status=1, task_queue="q") for _ in range(3)]
+    for i, e in enumerate(bare):
+        e.execution.workflow_id, e.execution.run_id = f"w{i}", f"r{i}"
+    typed = [WorkflowExecutionInfo() for _ in range(2)]
+    for t, e in zip(("Int", "Keyword"), typed, strict=True):
+        p = e.search_attributes.indexed_fields["Shifty"]
+        p.CopyFrom(conv.to_payloads([1 if t == "Int" else "one"])[0])
+        p.metadata["type"] = t.encode()
+    df = frames.workflows_frame([bare, typed[:1], typed[1:]])
+    assert len(df) == 5 and df.workflow_id.tolist()[:3] == ["w0", "w1", "w2"]
+    assert df.memo.isna().all() and df.close_time.isna().all()
+    assert pd.isna(df.parent_workflow_id).all() and pd.isna(df.root_workflow_id).all()
+    assert df.Shifty.dtype == object and df.Shifty.tolist() == [None, None, None, 1, "one"]
+
+
+def test_empty_frame_schema() -> None:
+    df = frames.empty_workflows_frame()
+    assert list(df.columns) == list(WORKFLOW_COLUMNS) and len(df) == 0
+    assert isinstance(df.status.dtype, pd.CategoricalDtype)
+    assert str(df.close_time.dtype) == "datetime64[ns, UTC]"
+    assert df.workflow_id.dtype == "str" and df.memo.dtype == object
+
+
+def _synthetic_page(n: int) -> list[Any]:
+    """Executions covering what the column-wise reader must get right: unset and zero-nanos
+    timestamps, parents on some rows, memos and search attributes on some rows only, unicode,
+    a KeywordList holding one string, and a search attribute whose payload has no data."""
+    from google.protobuf.timestamp_pb2 import Timestamp
+    from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+
+    conv = DataConverter.default.payload_converter
+    sa_types = ["Keyword", "Text", "Int", "Double", "Bool", "Datetime", "KeywordList"]
+    sa_values: list[Any] = [
+        "ünïcode ✓",
+        'say "hi"\n',
+        -(2**62),
+        -0.5,
+        False,
+        "2026-03-04T05:06:07.123456789Z",
+        ["x", "y"],
+    ]
+    out = []
+    for i in range(n):
+        e = WorkflowExecutionInfo(status=(i % 7) + 1, task_queue=f"q{i % 3}")
+        e.execution.workflow_id, e.execution.run_id = f"wf-{i}", f"run-{i}"
+        e.type.name = f"Type{i % 2}"
+        e.start_time.CopyFrom(Timestamp(seconds=1_700_000_000 + i, nanos=0 if i % 4 == 0 else i))
+        e.execution_time.CopyFrom(e.start_time)
+        if i % 7 != 0:  # not running
+            e.close_time.CopyFrom(Timestamp(seconds=1_700_000_100 + i, nanos=(i * 7) % 3))
+            e.history_length = i
+        e.history_size_bytes = 10 * i
+        e.state_transition_count = i % 5
+        if i % 3 == 0:
+            e.parent_execution.workflow_id, e.parent_execution.run_id = f"p-{i}", f"pr-{i}"
+        if i % 5 != 0:
+            e.root_execution.workflow_id, e.root_execution.run_id = f"r-{i}", f"rr-{i}"
+        if i % 2 == 0:
+            e.memo.fields["a"].CopyFrom(conv.to_payloads([{"i": i}])[0])
+        if i % 6 == 0:
+            e.memo.fields["b"].CopyFrom(Payload(metadata={"encoding": b"binary/zstd"}, data=b"x"))
+        for k, (t, v) in enumerate(zip(sa_types, sa_values, strict=True)):
+            if (i + k) % 3 != 0:
+                p = e.search_attributes.indexed_fields[f"Sa{t}"]
+                p.CopyFrom(conv.to_payloads([v if i != 5 or t != "KeywordList" else "solo"])[0])
+                p.metadata["type"] = t.encode()
+        if i == 9:
+            p = e.search_attributes.indexed_fields["SaEmpty"]
+            p.metadata["type"] = b"Keyword"  # and no data
+        if i == 11:  # fields left empty, an empty memo payload, a field unknown to the views
+            e.task_queue = ""
+            e.type.name = ""
+            e.memo.fields["empty"].CopyFrom(Payload())
+            e.search_attributes.MergeFromString(b"\x10\x01")
+            e.memo.MergeFromString(b"\x10\x01")
+        out.append(e)
+    return out
+
+
+@pytest.mark.parametrize("uniform", [False, True])
+def test_column_wise_reading_matches_a_row_by_row_reading(uniform: bool) -> None:
+    execs = _synthetic_page(40)
+    if uniform:  # every row sets the same fields, memo keys and search attributes: fast paths
+        for e in execs:
+            e.start_time.nanos = e.execution_time.nanos = 1
+            e.close_time.seconds, e.close_time.nanos = e.start_time.seconds + 9, 2
+            e.history_length, e.task_queue, e.type.name = 3, "q", "T"
+            e.ClearField("memo")
+            e.memo.fields["a"].CopyFrom(encrypt(1))
+            e.search_attributes.indexed_fields.pop("SaEmpty", None)
+            for name in list(e.search_attributes.indexed_fields):
+                if name != "SaInt":
+                    del e.search_attributes.indexed_fields[name]
+            p = e.search_attributes.indexed_fields["SaInt"]
+            p.CopyFrom(DataConverter.default.payload_converter.to_payloads([7])[0])
+            p.metadata["type"] = b"Int"
+    df = frames.workflows_frame([execs])  # a sequence of WorkflowExecutionInfo
+    from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsResponse
+
+    response = ListWorkflowExecutionsResponse(executions=execs)
+    page = frames.ListPage.FromString(response.SerializeToString())
+    pd.testing.assert_frame_equal(frames.workflows_frame([page]), df)
+
+    def ts(t: Any) -> Any:
+        return pd.Timestamp(t.seconds * 10**9 + t.nanos, tz="UTC") if t.seconds else pd.NaT
+
+    for i, e in enumerate(execs):
+        r = df.iloc[i]
+        assert (r.workflow_id, r.run_id, r.workflow_type) == (
+            e.execution.workflow_id,
+            e.execution.run_id,
+            e.type.name,
+        )
+        assert r.status == STATUS_NAMES[e.status - 1] and r.task_queue == e.task_queue
+        assert r.start_time == ts(e.start_time) and r.execution_time == ts(e.execution_time)
+        if e.HasField("close_time"):
+            assert r.close_time == ts(e.close_time)
+            assert r.duration == ts(e.close_time) - ts(e.start_time)
+        else:
+            assert r.close_time is pd.NaT and r.duration is pd.NaT
+        assert (r.history_length, r.history_size_bytes, r.state_transition_count) == (
+            e.history_length,
+            e.history_size_bytes,
+            e.state_transition_count,
+        )
+        for prefix, sub in (("parent", e.parent_execution), ("root", e.root_execution)):
+            got = (r[f"{prefix}_workflow_id"], r[f"{prefix}_run_id"])
+            want = (sub.workflow_id, sub.run_id)
+            assert got == want if sub.workflow_id else all(pd.isna(x) for x in got)
+        decoded = frames.default_decode_memo(list(e.memo.fields.values()))
+        want_memo = {k: v for k, (v, _err) in zip(e.memo.fields, decoded, strict=True)}
+        assert r.memo == (want_memo or None)
+        errors = [k for k, (_v, err) in zip(e.memo.fields, decoded, strict=True) if err]
+        if errors:
+            assert all(f"{k}: " in r.memo_error for k in errors)
+        else:
+            assert pd.isna(r.memo_error)
+        sa = frames.decode_search_attributes(e.search_attributes.indexed_fields)
+        for name in [c for c in df.columns if c.startswith("Sa")]:
+            if name not in sa:
+                assert r[name] is None or pd.isna(r[name]), (i, name)
+            elif name == "SaDatetime":
+                assert r[name] == pd.Timestamp(sa[name]), (i, name)
+            else:
+                assert r[name] == sa[name] or (sa[name] is None and pd.isna(r[name])), (i, name)
+    if not uniform:
+        assert df.SaKeywordList[5] == ["solo"] and df.SaInt.dtype == "Int64"
+        assert df.SaDatetime.dropna().iloc[0].nanosecond == 789
+        assert df.SaKeyword.dropna().iloc[0] == "ünïcode ✓" and pd.isna(df.SaEmpty[9])
+        assert df.task_queue[11] == "" and df.workflow_type[11] == ""
+        assert df.memo[11] == {"empty": None} and "empty: " in df.memo_error[11]
+    else:
+        assert df.SaInt.tolist() == [7] * 40
+        assert df.memo_error.str.contains(TEST_KEY_ID).all()

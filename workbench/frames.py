@@ -1,0 +1,997 @@
+"""Pure conversions: ``WorkflowExecutionInfo`` protobufs → pandas DataFrames with a fixed schema.
+
+Nothing here talks to a server. The listing is built column by column straight from the protobuf
+fields — no ``MessageToDict``, no dict per row, no SDK objects — because at the wire speed of a
+real cluster the client's CPU is the whole cost of a listing. A page is parsed once into a
+*merged view* (message types declared here with Temporal's field numbers, see "wire views"
+below) that hands back every field of every row as one list, so most columns cost one C-level
+parse and no Python work per row; a column the merged view cannot line up with the rows is read
+row by row instead. :class:`ListPage` is the deserializer to give ``ListWorkflowExecutions``.
+
+Workflow listing schema (:data:`WORKFLOW_COLUMNS`, in this order, then search attributes)
+------------------------------------------------------------------------------------------
+
+========================  ==========================  =============================================
+column                    dtype                       meaning
+========================  ==========================  =============================================
+workflow_id               str                         the workflow id
+run_id                    str                         the run id
+workflow_type             str                         the workflow type name
+status                    category                    :data:`STATUS_NAMES` (all categories always
+                                                      present, in that order)
+start_time                datetime64[ns, UTC]         when the run started
+execution_time            datetime64[ns, UTC]         when its first task could run (start time
+                                                      plus any start delay or cron wait)
+close_time                datetime64[ns, UTC]         when it closed; NaT while running
+duration                  timedelta64[ns]             ``close_time - start_time``; NaT while
+                                                      running
+task_queue                str                         the workflow's task queue
+history_length            int64                       events in its history
+history_size_bytes        int64                       size of its history
+state_transition_count    int64                       state transitions so far
+parent_workflow_id        str                         the parent's id; NaN for a top-level run
+parent_run_id             str                         the parent's run id; NaN for a top-level run
+root_workflow_id          str                         the root of its parent chain (itself for a
+                                                      top-level run); NaN if the server omits it
+root_run_id               str                         the root's run id
+memo                      object                      ``dict`` key → decoded value; ``None`` when
+                                                      the run has no memo. A value that could not
+                                                      be decoded is ``None`` and its key is named
+                                                      in ``memo_error``
+memo_error                str                         ``"key: error; key2: error"`` for the memo
+                                                      values that failed to decode; NaN when all
+                                                      decoded (the usual case)
+========================  ==========================  =============================================
+
+Then one column per search attribute present in the listing, sorted by name, typed from the
+``type`` metadata the server puts on every search-attribute payload:
+
+============  ======================  ========================================================
+type          dtype                   missing value (the run does not set it)
+============  ======================  ========================================================
+Keyword       str                     NaN
+Text          str                     NaN
+Int           Int64                   <NA>
+Double        float64                 NaN
+Bool          boolean                 <NA>
+Datetime      datetime64[ns, UTC]     NaT
+KeywordList   object (``list[str]``)  None
+(other)       object (JSON value)     None
+============  ======================  ========================================================
+
+System search attributes the server reports (e.g. ``BuildIds``) are columns like any other. A
+search attribute whose name clashes with a fixed column is named ``sa.<name>``.
+
+Text columns use pandas' default string dtype (``"str"``, which also compares equal to
+``"string"``). An empty result has exactly the :data:`WORKFLOW_COLUMNS` with these dtypes and
+zero rows.
+
+Memo column: one ``dict`` per row, key → decoded value, so ``df.memo.str.get("customer")``
+picks a key; a value that failed to decode is ``None`` and the failure is spelled out in
+``memo_error`` (kept out of the dict so that its values stay the user's own).
+
+Memo decoding is pluggable: every function takes ``decode_memo``, a callable from a sequence of
+``Payload`` to one ``(value, error)`` pair per payload (``error`` is ``None`` on success). The
+default, :func:`default_decode_memo`, uses temporalio's default payload converter; the session
+passes its codec chain (e.g. AES-GCM) when one is configured. A decoder never makes a row
+disappear: if it raises, every payload it was given is marked with that error.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from itertools import chain, repeat
+from operator import attrgetter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from temporalio.api.common.v1 import Memo, Payload, SearchAttributes
+from temporalio.api.enums.v1 import (
+    ParentClosePolicy,
+    PendingActivityState,
+    WorkflowExecutionStatus,
+)
+from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsResponse
+from temporalio.converter import DataConverter
+
+from ._enums import enum_labels
+
+__all__ = [
+    "PENDING_ACTIVITY_COLUMNS",
+    "PENDING_CHILD_COLUMNS",
+    "SEARCH_ATTRIBUTE_DTYPES",
+    "STATUS_NAMES",
+    "WORKFLOW_COLUMNS",
+    "DecodeMemo",
+    "ListPage",
+    "PageColumns",
+    "decode_search_attributes",
+    "default_decode_memo",
+    "empty_workflows_frame",
+    "page_columns",
+    "pending_activities_frame",
+    "pending_children_frame",
+    "workflows_frame",
+]
+
+DecodeMemo = Callable[[Sequence[Payload]], list[tuple[Any, str | None]]]
+"""Decodes payloads to ``(value, error)`` pairs, one per payload, never raising."""
+
+_STATUS_LABELS = enum_labels(WorkflowExecutionStatus, "WORKFLOW_EXECUTION_STATUS_")
+STATUS_NAMES: tuple[str, ...] = tuple(
+    _STATUS_LABELS[code] for code in sorted(_STATUS_LABELS) if code != 0
+)
+"""Categories of ``status``, in the order of Temporal's enum: Running, Completed, Failed,
+Canceled, Terminated, ContinuedAsNew, TimedOut, Paused."""
+
+WORKFLOW_COLUMNS: tuple[str, ...] = (
+    "workflow_id",
+    "run_id",
+    "workflow_type",
+    "status",
+    "start_time",
+    "execution_time",
+    "close_time",
+    "duration",
+    "task_queue",
+    "history_length",
+    "history_size_bytes",
+    "state_transition_count",
+    "parent_workflow_id",
+    "parent_run_id",
+    "root_workflow_id",
+    "root_run_id",
+    "memo",
+    "memo_error",
+)
+"""The fixed columns of a workflow listing, in order (search attributes follow)."""
+
+SEARCH_ATTRIBUTE_DTYPES: Mapping[str, str] = {
+    "Keyword": "str",
+    "Text": "str",
+    "Int": "Int64",
+    "Double": "float64",
+    "Bool": "boolean",
+    "Datetime": "datetime64[ns, UTC]",
+    "KeywordList": "object",
+}
+"""Column dtype for each search-attribute ``type``; any other type gives ``object``."""
+
+_STRING_FIELDS = ("workflow_id", "run_id", "workflow_type", "task_queue")
+_OPTIONAL_STRING_FIELDS = ("parent_workflow_id", "parent_run_id", "root_workflow_id", "root_run_id")
+_INT_FIELDS = ("history_length", "history_size_bytes", "state_transition_count")
+_TIME_FIELDS = ("start_time", "execution_time", "close_time")
+_NAT = np.iinfo(np.int64).min
+_NS = 1_000_000_000
+
+
+# ------------------------------------------------------------------------------ memo decoding
+def default_decode_memo(payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
+    """Decode payloads with temporalio's default payload converter, one ``(value, error)`` each.
+
+    A payload the converter cannot read (an unknown encoding such as ``binary/encrypted`` —
+    that needs a codec — or malformed JSON) gives ``(None, "<why>")``; this never raises.
+    """
+    converter = DataConverter.default.payload_converter
+    known = _known_encodings()
+    out: list[tuple[Any, str | None]] = []
+    for p in payloads:
+        metadata = p.metadata
+        encoding = metadata.get("encoding", b"")
+        if known is not None and encoding not in known:
+            key_id = metadata.get("encryption-key-id", b"")
+            out.append((None, _unknown_encoding(encoding, key_id)))
+            continue
+        try:
+            out.append((converter.from_payloads([p])[0], None))
+        except Exception as e:
+            cause = e.__cause__
+            out.append((None, f"{e}: {cause}" if cause is not None else str(e)))
+    return out
+
+
+@cache
+def _known_encodings() -> frozenset[bytes] | None:
+    """Encodings the default converter reads (it raises on the others; checking is cheaper)."""
+    cls = DataConverter.default.payload_converter_class
+    try:
+        converters = getattr(cls(), "converters", None)
+    except Exception:  # a converter class that needs arguments: just try each payload
+        return None
+    return frozenset(converters) if converters is not None else None
+
+
+@cache
+def _unknown_encoding(encoding: bytes, key_id_bytes: bytes) -> str:
+    name = encoding.decode("utf-8", "replace") or "(none)"
+    if encoding == b"binary/encrypted":
+        key_id = key_id_bytes.decode("utf-8", "replace")
+        return (
+            f"payload is encrypted (binary/encrypted, key id {key_id!r}): configure the "
+            "session's encryption codec with that key to decode it"
+        )
+    return f"payload encoding {name!r} is unknown to the default converter: configure a codec"
+
+
+def _safe_decode(decode: DecodeMemo, payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
+    """Run a decoder under the never-raise, one-result-per-payload contract."""
+    try:
+        results = decode(payloads)
+    except Exception as e:
+        err = f"memo decoder failed: {type(e).__name__}: {e}"
+        return [(None, err)] * len(payloads)
+    if len(results) != len(payloads):
+        err = f"memo decoder returned {len(results)} results for {len(payloads)} payloads"
+        return [(None, err)] * len(payloads)
+    return list(results)
+
+
+# ------------------------------------------------------------------------------ wire views
+# A page is parsed into *views*: message types declared here with the field numbers and wire
+# types of Temporal's messages, so they read the same bytes. Two facts of the protobuf encoding
+# make a whole page's columns come out of one C-level parse, without a Python object per row:
+#
+# 1. A singular message field that occurs several times is *merged*, and a ``repeated`` field
+#    collects every occurrence in order. Declaring ``executions`` singular and every field of a
+#    row ``repeated`` (:data:`_MergedPage`) therefore yields one list per field: all the workflow
+#    ids in row order, all the start-time seconds, all the search-attribute keys and values, …
+# 2. A field left at its zero value is not written. A column whose length is the row count is
+#    aligned with the rows; one that is shorter (close times of running runs, parents of
+#    top-level runs, a search attribute only some runs set) is read again through the per-row
+#    view :data:`ListPage`, whose sub-messages are plain ``bytes`` so that it parses cheaply.
+#
+# Every fast path is guarded by such a count check; the per-row paths are always correct.
+_T = descriptor_pb2.FieldDescriptorProto
+_VIEWS_PACKAGE = "workbench.wireviews"
+_B, _S, _I32, _I64, _M = (
+    _T.TYPE_BYTES,
+    _T.TYPE_STRING,
+    _T.TYPE_INT32,
+    _T.TYPE_INT64,
+    _T.TYPE_MESSAGE,
+)
+_ONE, _MANY = _T.LABEL_OPTIONAL, _T.LABEL_REPEATED
+_P = f".{_VIEWS_PACKAGE}."
+_VIEW_SPECS: dict[str, list[tuple[str, int, int, int, str]]] = {
+    # message: [(field, number, type, label, message type)]
+    # -- per row: ListWorkflowExecutionsResponse / WorkflowExecutionInfo
+    "ListPage": [
+        ("executions", 1, _M, _MANY, _P + "Row"),
+        ("next_page_token", 2, _B, _ONE, ""),
+    ],
+    "Row": [
+        ("execution", 1, _B, _ONE, ""),
+        ("type", 2, _B, _ONE, ""),
+        ("start_time", 3, _B, _ONE, ""),
+        ("close_time", 4, _B, _ONE, ""),
+        ("status", 5, _I32, _ONE, ""),
+        ("history_length", 6, _I64, _ONE, ""),
+        ("parent_execution", 8, _B, _ONE, ""),
+        ("execution_time", 9, _B, _ONE, ""),
+        ("memo", 10, _B, _ONE, ""),
+        ("search_attributes", 11, _B, _ONE, ""),
+        ("task_queue", 13, _S, _ONE, ""),
+        ("state_transition_count", 14, _I64, _ONE, ""),
+        ("history_size_bytes", 15, _I64, _ONE, ""),
+        ("root_execution", 18, _B, _ONE, ""),
+    ],
+    # -- all rows merged: one list per field
+    "MergedPage": [("executions", 1, _M, _ONE, _P + "MergedRows")],
+    "MergedRows": [
+        ("execution", 1, _M, _ONE, _P + "Executions"),
+        ("type", 2, _M, _ONE, _P + "Names"),
+        ("start_time", 3, _M, _ONE, _P + "Timestamps"),
+        ("close_time", 4, _M, _ONE, _P + "Timestamps"),
+        ("status", 5, _I32, _MANY, ""),
+        ("history_length", 6, _I64, _MANY, ""),
+        ("parent_execution", 8, _M, _ONE, _P + "Executions"),
+        ("execution_time", 9, _M, _ONE, _P + "Timestamps"),
+        ("memo", 10, _M, _ONE, _P + "Memos"),
+        ("search_attributes", 11, _M, _ONE, _P + "SearchAttributes"),
+        ("task_queue", 13, _S, _MANY, ""),
+        ("state_transition_count", 14, _I64, _MANY, ""),
+        ("history_size_bytes", 15, _I64, _MANY, ""),
+        ("root_execution", 18, _M, _ONE, _P + "Executions"),
+    ],
+    "Executions": [("workflow_id", 1, _S, _MANY, ""), ("run_id", 2, _S, _MANY, "")],
+    "Names": [("name", 1, _S, _MANY, "")],
+    "Timestamps": [("seconds", 1, _I64, _MANY, ""), ("nanos", 2, _I32, _MANY, "")],
+    "Memos": [("fields", 1, _M, _ONE, _P + "MemoEntries")],
+    "MemoEntries": [
+        ("key", 1, _S, _MANY, ""),
+        ("value", 2, _M, _MANY, ".temporal.api.common.v1.Payload"),
+    ],
+    "SearchAttributes": [("indexed_fields", 1, _M, _ONE, _P + "SearchEntries")],
+    "SearchEntries": [("key", 1, _S, _MANY, ""), ("value", 2, _M, _ONE, _P + "PayloadData")],
+    "PayloadData": [("data", 2, _B, _MANY, "")],
+    # -- the number of rows; entries of one map, row by row
+    "RowCount": [("executions", 1, _B, _MANY, ""), ("next_page_token", 2, _B, _ONE, "")],
+    "EntryList": [("entries", 1, _B, _MANY, "")],
+}
+
+
+def _build_views() -> dict[str, Any]:
+    pool = descriptor_pool.Default()
+    name = "workbench/wireviews.proto"
+    try:
+        pool.FindFileByName(name)
+    except KeyError:
+        proto = descriptor_pb2.FileDescriptorProto(
+            name=name,
+            package=_VIEWS_PACKAGE,
+            syntax="proto3",
+            dependency=["temporal/api/common/v1/message.proto"],
+        )
+        for message, fields in _VIEW_SPECS.items():
+            m = proto.message_type.add(name=message)
+            for field_name, number, type_, label, type_name in fields:
+                f = m.field.add(name=field_name, number=number, type=type_, label=label)
+                if type_name:
+                    f.type_name = type_name
+        pool.Add(proto)
+    return {
+        message: message_factory.GetMessageClass(
+            pool.FindMessageTypeByName(f"{_VIEWS_PACKAGE}.{message}")
+        )
+        for message in _VIEW_SPECS
+    }
+
+
+_VIEWS = _build_views()
+_ListPageView = _VIEWS["ListPage"]
+_MergedPage = _VIEWS["MergedPage"]
+_Executions = _VIEWS["Executions"]
+_Names = _VIEWS["Names"]
+_Timestamps = _VIEWS["Timestamps"]
+_EntryList = _VIEWS["EntryList"]
+_RowCount = _VIEWS["RowCount"]
+
+
+class ListPage:
+    """One ``ListWorkflowExecutionsResponse`` as received, parsed for :func:`page_columns`.
+
+    Use :meth:`FromString` as the response deserializer of ``ListWorkflowExecutionsRequest``:
+    it parses the merged view of the page (several times faster than the full message); the
+    per-row view is parsed only if a column needs it.
+    """
+
+    __slots__ = ("_merged", "_rows", "data", "next_page_token", "row_count")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        """The serialized response."""
+        counted = _RowCount.FromString(data)
+        self.row_count: int = len(counted.executions)
+        """Number of executions in the page."""
+        self.next_page_token: bytes = counted.next_page_token
+        """The token of the next page; empty on the last page."""
+        self._merged: Any = None
+        self._rows: Any = None
+
+    @classmethod
+    def FromString(cls, data: bytes) -> ListPage:
+        """Wrap a serialized ``ListWorkflowExecutionsResponse``."""
+        page = cls(data)
+        page._merged = _MergedPage.FromString(data).executions
+        return page
+
+    def __len__(self) -> int:
+        return self.row_count
+
+    @property
+    def merged(self) -> Any:
+        """Every field of every row, one list per field (see the comment on wire views)."""
+        if self._merged is None:
+            self._merged = _MergedPage.FromString(self.data).executions
+        return self._merged
+
+    @property
+    def rows(self) -> Sequence[Any]:
+        """Per-row views, parsed on first use."""
+        if self._rows is None:
+            self._rows = _ListPageView.FromString(self.data).executions
+        return self._rows  # type: ignore[no-any-return]
+
+    def truncate(self, rows: int) -> None:
+        """Keep only the first ``rows`` executions (for a listing's ``limit``)."""
+        view = _ListPageView.FromString(self.data)
+        del view.executions[rows:]
+        self.__init__(view.SerializeToString())  # type: ignore[misc]
+
+
+def _as_page(page: Any) -> ListPage:
+    if isinstance(page, ListPage):
+        return page
+    if isinstance(page, ListWorkflowExecutionsResponse):
+        return ListPage(page.SerializeToString())
+    # a sequence of WorkflowExecutionInfo (e.g. the one of DescribeWorkflowExecution)
+    return ListPage(ListWorkflowExecutionsResponse(executions=list(page)).SerializeToString())
+
+
+def _aligned(values: Any, n: int) -> list[Any] | None:
+    """The merged column as a list if it has one value per row (or none at all)."""
+    if len(values) == n:
+        return list(values)
+    return None
+
+
+def _per_row(
+    blobs: list[bytes], view: Any, fields: tuple[str, ...], default: Any
+) -> list[list[Any]]:
+    """Columns ``fields`` of serialized sub-messages, one value per row (``default`` if unset)."""
+    n = len(blobs)
+    merged = view.FromString(b"".join(blobs))
+    columns = [list(getattr(merged, f)) for f in fields]
+    if all(len(c) == n for c in columns):
+        return columns
+    present = n - blobs.count(b"")
+    if all(len(c) == present for c in columns):
+        # Unset rows wrote nothing, the others every field (a field occurs at most once a row).
+        out = []
+        for c in columns:
+            values = iter(c)
+            out.append([next(values) if b else default for b in blobs])
+        return out
+    parsed = [view.FromString(b) for b in blobs]  # some row left a field at its zero value
+    return [[(list(getattr(m, f)) or [default])[-1] for m in parsed] for f in fields]
+
+
+def _ids(merged: Any, listing: ListPage, field_name: str) -> tuple[list[str], list[str]]:
+    n = listing.row_count
+    wids, rids = _aligned(merged.workflow_id, n), _aligned(merged.run_id, n)
+    if wids is not None and rids is not None:
+        return wids, rids
+    if not len(merged.workflow_id) and not len(merged.run_id):
+        return [""] * n, [""] * n
+    blobs = list(map(attrgetter(field_name), listing.rows))
+    wids, rids = _per_row(blobs, _Executions, ("workflow_id", "run_id"), "")
+    return wids, rids
+
+
+def _times(merged: Any, listing: ListPage, field_name: str) -> np.ndarray[Any, Any]:
+    n = listing.row_count
+    if len(merged.seconds) == n and len(merged.nanos) == n:
+        seconds, nanos = merged.seconds, merged.nanos
+    elif not len(merged.seconds) and not len(merged.nanos):
+        return np.zeros(n, dtype=np.int64)
+    else:
+        blobs = list(map(attrgetter(field_name), listing.rows))
+        seconds, nanos = _per_row(blobs, _Timestamps, ("seconds", "nanos"), 0)
+    return np.array(seconds, dtype=np.int64) * _NS + np.array(nanos, dtype=np.int64)
+
+
+def _ints(merged: Any, listing: ListPage, field_name: str) -> np.ndarray[Any, Any]:
+    n = listing.row_count
+    values = getattr(merged, field_name)
+    if len(values) == n:
+        return np.array(values, dtype=np.int64)
+    if not len(values):
+        return np.zeros(n, dtype=np.int64)
+    return np.fromiter(map(attrgetter(field_name), listing.rows), np.int64, n)
+
+
+def _varint_size(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    size = np.ones(len(values), dtype=np.int64)
+    for bits in (7, 14, 21, 28, 35, 42, 49, 56, 63):
+        size += values >= (1 << bits)
+    return size
+
+
+def _entry_rows(blobs: list[bytes]) -> np.ndarray[Any, Any]:
+    """The row of every entry of serialized ``map<string, Payload>`` holders, in order."""
+    joined = b"".join(blobs)
+    if not joined:
+        return np.zeros(0, dtype=np.int64)
+    entries = _EntryList.FromString(joined).entries
+    # Every entry is written as tag 0x0A, its varint length, its bytes: where the running sum of
+    # those sizes meets a row's end says which row the entry came from.
+    sizes = np.fromiter(map(len, entries), np.int64, len(entries))
+    ends = np.cumsum(sizes + 1 + _varint_size(sizes))
+    lengths = np.fromiter(map(len, blobs), np.int64, len(blobs))
+    row_ends = np.cumsum(lengths)
+    filled = row_ends[lengths > 0]
+    at = np.minimum(np.searchsorted(ends, filled), len(ends) - 1)
+    if ends[-1] == row_ends[-1] and (ends[at] == filled).all():
+        return np.searchsorted(row_ends, ends, side="left").astype(np.int64)
+    counts = [len(_EntryList.FromString(b).entries) for b in blobs]  # another field in there
+    return np.repeat(np.arange(len(blobs), dtype=np.int64), counts)
+
+
+def _group(keys: list[str], n: int) -> tuple[list[str], list[np.ndarray[Any, Any]], bool]:
+    """Entry positions per key (in order), and whether every row has every key exactly once."""
+    codes, names = pd.factorize(np.array(keys, dtype=object))
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+    groups = [order[bounds[g] : bounds[g + 1]] for g in range(len(names))]
+    # A map has each key at most once per row, so n occurrences of a key mean every row has it.
+    uniform = all(len(g) == n for g in groups)
+    return [str(x) for x in names], groups, uniform
+
+
+# ------------------------------------------------------------------------------ page columns
+@dataclass
+class _SearchColumn:
+    type: str | None
+    rows: list[np.ndarray[Any, Any]] = field(default_factory=list)
+    values: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class PageColumns:
+    """The columns of one page of executions, before they become a DataFrame.
+
+    Pages are converted as they arrive (while the next page is being fetched) and concatenated
+    once at the end by :func:`workflows_frame`; keeping plain lists and numpy arrays until then
+    avoids a per-page ``pd.concat``.
+    """
+
+    n: int
+    """Number of rows."""
+    strings: dict[str, list[str]]
+    """Text columns (``""`` where unset)."""
+    ints: dict[str, np.ndarray[Any, Any]]
+    """Integer columns, including the raw ``status`` enum code."""
+    times: dict[str, np.ndarray[Any, Any]]
+    """Timestamps as int64 nanoseconds since the epoch, ``0`` where unset."""
+    memo: list[dict[str, Any] | None]
+    """Decoded memo per row."""
+    memo_error: list[str | None]
+    """Memo decode errors per row."""
+    search: dict[str, tuple[str | None, np.ndarray[Any, Any], Any]]
+    """Search attribute name → (type, row positions, values: a list of JSON values, or an
+    array for the numeric and boolean types)."""
+
+
+def page_columns(page: Any, *, decode_memo: DecodeMemo | None = None) -> PageColumns:
+    """Extract the columns of one page of executions.
+
+    Args:
+        page: A :class:`ListPage` (fastest), a ``ListWorkflowExecutionsResponse``, or a sequence
+            of ``WorkflowExecutionInfo``.
+        decode_memo: Memo decoder; default :func:`default_decode_memo`.
+    """
+    listing = _as_page(page)
+    n = listing.row_count
+    merged = listing.merged
+    wid, rid = _ids(merged.execution, listing, "execution")
+    pwid, prid = _ids(merged.parent_execution, listing, "parent_execution")
+    rwid, rrid = _ids(merged.root_execution, listing, "root_execution")
+    types = _aligned(merged.type.name, n)
+    if types is None:
+        (types,) = _per_row(list(map(attrgetter("type"), listing.rows)), _Names, ("name",), "")
+    queues = _aligned(merged.task_queue, n)
+    if queues is None:
+        queues = list(map(attrgetter("task_queue"), listing.rows))
+    return PageColumns(
+        n=n,
+        strings={
+            "workflow_id": wid,
+            "run_id": rid,
+            "workflow_type": types,
+            "task_queue": queues,
+            "parent_workflow_id": pwid,
+            "parent_run_id": prid,
+            "root_workflow_id": rwid,
+            "root_run_id": rrid,
+        },
+        ints={name: _ints(merged, listing, name) for name in ("status", *_INT_FIELDS)},
+        times={name: _times(getattr(merged, name), listing, name) for name in _TIME_FIELDS},
+        **_page_memo(merged.memo.fields, listing, decode_memo or default_decode_memo),
+        search=_page_search_attributes(merged.search_attributes.indexed_fields, listing),
+    )
+
+
+def _page_memo(entries: Any, listing: ListPage, decode: DecodeMemo) -> dict[str, Any]:
+    n = listing.row_count
+    keys = list(entries.key)
+    if not keys:
+        return {"memo": [None] * n, "memo_error": [None] * n}
+    payloads = list(entries.value)
+    if len(payloads) != len(keys):  # an entry without a value: read the maps row by row
+        return _page_memo_per_row(listing, decode)
+    results = _safe_decode(decode, payloads)
+    names, groups, uniform = _group(keys, n)
+    if not uniform:
+        return _page_memo_per_row(listing, decode, keys, results)
+    # Every row has every key: the k-th occurrence of a key is row k's.
+    values = [[results[i][0] for i in g.tolist()] for g in groups]
+    memo = list(map(dict, map(zip, repeat(names), zip(*values, strict=True))))
+    errors: list[str | None] = [None] * n
+    for name, g in zip(names, groups, strict=True):
+        for r, i in enumerate(g.tolist()):
+            error = results[i][1]
+            if error is not None:
+                previous = errors[r]
+                text = f"{name}: {error}"
+                errors[r] = text if previous is None else f"{previous}; {text}"
+    return {"memo": memo, "memo_error": errors}
+
+
+def _page_memo_per_row(
+    listing: ListPage,
+    decode: DecodeMemo,
+    keys: list[str] | None = None,
+    results: list[tuple[Any, str | None]] | None = None,
+) -> dict[str, Any]:
+    n = listing.row_count
+    memo: list[dict[str, Any] | None] = [None] * n
+    errors: list[str | None] = [None] * n
+    blobs = list(map(attrgetter("memo"), listing.rows))
+    if keys is None or results is None:
+        holders = [Memo.FromString(b).fields for b in blobs]
+        keys = [k for m in holders for k in m]
+        results = _safe_decode(decode, [m[k] for m in holders for k in m])
+    for r, key, (value, error) in zip(_entry_rows(blobs).tolist(), keys, results, strict=True):
+        d = memo[r]
+        if d is None:
+            d = memo[r] = {}
+        d[key] = value
+        if error is not None:
+            previous = errors[r]
+            errors[r] = f"{key}: {error}" if previous is None else f"{previous}; {key}: {error}"
+    return {"memo": memo, "memo_error": errors}
+
+
+def _page_search_attributes(
+    entries: Any, listing: ListPage
+) -> dict[str, tuple[str | None, np.ndarray[Any, Any], Any]]:
+    n = listing.row_count
+    keys = list(entries.key)
+    if not keys:
+        return {}
+    datas = list(entries.value.data)
+    if len(datas) != len(keys):  # a payload without data: read the payloads row by row
+        holders = [SearchAttributes.FromString(r.search_attributes) for r in listing.rows]
+        keys = [k for m in holders for k in m.indexed_fields]
+        datas = [m.indexed_fields[k].data for m in holders for k in m.indexed_fields]
+        names, groups, _uniform = _group(keys, n)
+        counts = [len(m.indexed_fields) for m in holders]
+        entry_rows: np.ndarray[Any, Any] | None = np.repeat(np.arange(n), counts)
+    else:
+        names, groups, uniform = _group(keys, n)
+        # Every row has every key: the k-th occurrence of a key is row k's.
+        entry_rows = None if uniform else _entry_rows(_blobs(listing, "search_attributes"))
+    every_row = np.arange(n)
+    types: dict[str, str | None] = {}
+    out: dict[str, tuple[str | None, np.ndarray[Any, Any], Any]] = {}
+    for name, idx in zip(names, groups, strict=True):
+        column_rows = every_row if entry_rows is None else entry_rows[idx]
+        if name not in types:  # the type metadata of a payload of this row holds for the page
+            first = SearchAttributes.FromString(listing.rows[int(column_rows[0])].search_attributes)
+            types.update({k: _payload_type(p) for k, p in first.indexed_fields.items()})
+        type_name = types.get(name)
+        column = [datas[i] for i in idx.tolist()]
+        out[name] = (type_name, column_rows, _decode_search_column(type_name, column))
+    return out
+
+
+def _blobs(listing: ListPage, field_name: str) -> list[bytes]:
+    return list(map(attrgetter(field_name), listing.rows))
+
+
+def _decode_search_column(type_name: str | None, datas: list[bytes]) -> Any:
+    """A search attribute's JSON values; numbers and booleans as numpy arrays."""
+    values = _json_values(datas)
+    try:
+        if type_name == "Int" and set(map(type, values)) == {int}:
+            return np.array(values, dtype=np.int64)
+        if type_name == "Double" and set(map(type, values)) <= {int, float}:
+            return np.array(values, dtype=np.float64)
+        if type_name == "Bool" and set(map(type, values)) == {bool}:
+            return np.array(values, dtype=bool)
+    except OverflowError:
+        pass  # an Int beyond int64: keep the Python values
+    return values
+
+
+def _json_values(datas: list[bytes]) -> list[Any]:
+    """Decode many small JSON documents with one ``json.loads`` (much faster than one each)."""
+    if not datas:
+        return []
+    try:
+        values = json.loads(b"[" + b",".join(datas) + b"]")
+        if isinstance(values, list) and len(values) == len(datas):
+            return values
+    except ValueError:
+        pass
+    out: list[Any] = []
+    for d in datas:
+        try:
+            out.append(json.loads(d))
+        except ValueError:
+            out.append(None)
+    return out
+
+
+def _payload_type(payload: Any) -> str | None:
+    value = payload.metadata.get("type")
+    return value.decode("utf-8", "replace") if value else None
+
+
+# ------------------------------------------------------------------------------ assembly
+def _strings(values: list[str], *, optional: bool = False) -> pd.api.extensions.ExtensionArray:
+    arr = np.array(values, dtype=object)
+    if optional and len(arr):
+        arr[arr == ""] = None
+    return pd.array(arr, dtype="str")
+
+
+def _datetimes(ns: np.ndarray[Any, Any]) -> pd.DatetimeIndex:
+    ns = ns.copy()
+    ns[ns == 0] = _NAT  # proto3 leaves unset timestamps at the epoch
+    index: pd.DatetimeIndex = pd.DatetimeIndex(pd.to_datetime(ns.view("M8[ns]"), utc=True))
+    return index
+
+
+def _categorical(codes: np.ndarray[Any, Any], names: Sequence[str]) -> pd.Categorical:
+    """Categories ``names`` from enum codes (1 = the first name; 0 and unknown codes = NaN)."""
+    cat = codes - 1
+    cat[(cat < 0) | (cat >= len(names))] = -1
+    dtype = pd.CategoricalDtype(list(names))
+    return pd.Categorical.from_codes(cat.astype(np.int8), dtype=dtype)
+
+
+def _search_column(type_name: str | None, n: int, rows: np.ndarray[Any, Any], values: Any) -> Any:
+    """One search-attribute column of length ``n`` with ``values`` at ``rows``."""
+    try:
+        if type_name in ("Keyword", "Text"):
+            arr = np.full(n, None, dtype=object)
+            arr[rows] = _objects(values)
+            return pd.array(arr, dtype="str")  # converts any non-string value with str()
+        if type_name == "Int":
+            ints = np.zeros(n, dtype=np.int64)
+            mask = np.ones(n, dtype=bool)
+            ints[rows] = values
+            mask[rows] = False
+            return pd.arrays.IntegerArray(ints, mask)
+        if type_name == "Double":
+            floats = np.full(n, np.nan)
+            if not isinstance(values, np.ndarray):
+                values = [np.nan if v is None else v for v in values]
+            floats[rows] = values
+            return floats
+        if type_name == "Bool":
+            bools = np.zeros(n, dtype=bool)
+            mask = np.ones(n, dtype=bool)
+            bools[rows] = values
+            mask[rows] = False
+            return pd.arrays.BooleanArray(bools, mask)
+        if type_name == "Datetime":
+            parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
+            ns = np.full(n, _NAT, dtype=np.int64)
+            ns[rows] = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
+            return pd.DatetimeIndex(pd.to_datetime(ns.view("M8[ns]"), utc=True))
+        if type_name == "KeywordList" and str in set(map(type, values)):
+            values = [[v] if isinstance(v, str) else v for v in values]  # a single keyword
+    except (TypeError, ValueError, OverflowError):
+        pass  # a value of an unexpected shape: keep the column, as plain Python objects
+    if isinstance(values, np.ndarray):
+        values = values.tolist()
+    objects = np.full(n, None, dtype=object)
+    objects[rows] = _objects(values)
+    return objects
+
+
+def _objects(values: list[Any]) -> np.ndarray[Any, Any]:
+    """A 1-d object array of ``values`` (which may be lists: ``np.array`` would nest them)."""
+    return np.fromiter(values, dtype=object, count=len(values))
+
+
+def empty_workflows_frame() -> pd.DataFrame:
+    """The listing schema with zero rows (what an empty result returns)."""
+    return workflows_frame([])
+
+
+def workflows_frame(
+    pages: Iterable[PageColumns | Any], *, decode_memo: DecodeMemo | None = None
+) -> pd.DataFrame:
+    """Build the listing DataFrame from pages.
+
+    Args:
+        pages: :class:`PageColumns`, or pages :func:`page_columns` accepts (:class:`ListPage`,
+            ``ListWorkflowExecutionsResponse``, sequences of ``WorkflowExecutionInfo``), in
+            listing order.
+        decode_memo: Memo decoder for pages not yet converted; default
+            :func:`default_decode_memo`.
+
+    Returns:
+        One row per execution, columns as documented in this module.
+    """
+    parts: list[PageColumns] = []
+    for page in pages:
+        if isinstance(page, PageColumns):
+            parts.append(page)
+        else:
+            parts.append(page_columns(page, decode_memo=decode_memo))
+    n = sum(p.n for p in parts)
+    data: dict[str, Any] = {}
+    for name in _STRING_FIELDS[:3]:
+        data[name] = _strings(list(chain.from_iterable(p.strings[name] for p in parts)))
+
+    def ints(name: str) -> np.ndarray[Any, Any]:
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([p.ints[name] for p in parts])
+
+    def times(name: str) -> np.ndarray[Any, Any]:
+        if not parts:
+            return np.zeros(0, dtype=np.int64)
+        return np.concatenate([p.times[name] for p in parts])
+
+    data["status"] = _categorical(ints("status"), STATUS_NAMES)
+    for name in _TIME_FIELDS:
+        data[name] = _datetimes(times(name))
+    data["duration"] = data["close_time"] - data["start_time"]
+    data["task_queue"] = _strings(list(chain.from_iterable(p.strings["task_queue"] for p in parts)))
+    for name in _INT_FIELDS:
+        data[name] = ints(name)
+    for name in _OPTIONAL_STRING_FIELDS:
+        values = list(chain.from_iterable(p.strings[name] for p in parts))
+        data[name] = _strings(values, optional=True)
+    memo = np.empty(n, dtype=object)
+    memo[:] = list(chain.from_iterable(p.memo for p in parts))
+    data["memo"] = memo
+    data["memo_error"] = pd.array(
+        np.array(list(chain.from_iterable(p.memo_error for p in parts)), dtype=object),
+        dtype="str",
+    )
+    for name, (type_name, rows, values) in _merge_search(parts).items():
+        column = f"sa.{name}" if name in WORKFLOW_COLUMNS else name
+        data[column] = _search_column(type_name, n, rows, values)
+    frame: pd.DataFrame = pd.DataFrame(data, index=pd.RangeIndex(n), copy=False)
+    return frame
+
+
+def _merge_search(
+    parts: list[PageColumns],
+) -> dict[str, tuple[str | None, np.ndarray[Any, Any], Any]]:
+    merged: dict[str, _SearchColumn] = {}
+    offset = 0
+    for p in parts:
+        for name, (type_name, rows, values) in p.search.items():
+            col = merged.get(name)
+            if col is None:
+                col = merged[name] = _SearchColumn(type_name)
+            elif col.type != type_name:
+                col.type = None  # the type changed between pages: keep Python objects
+            col.rows.append(rows + offset)
+            col.values.append(values)
+        offset += p.n
+    return {
+        name: (col.type, np.concatenate(col.rows), _concat_values(col.values))
+        for name, col in sorted(merged.items())
+    }
+
+
+def _concat_values(chunks: list[Any]) -> Any:
+    if all(isinstance(c, np.ndarray) for c in chunks):
+        return np.concatenate(chunks)
+    return list(chain.from_iterable(c.tolist() if isinstance(c, np.ndarray) else c for c in chunks))
+
+
+# ------------------------------------------------------------------------------ describe
+def decode_search_attributes(indexed_fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Decode one run's search attributes to Python values, typed from their ``type`` metadata.
+
+    Keyword/Text → ``str``, Int → ``int``, Double → ``float``, Bool → ``bool``, Datetime →
+    timezone-aware UTC ``pandas.Timestamp``, KeywordList → ``list[str]``; a value that cannot be
+    read is ``None``.
+    """
+    out: dict[str, Any] = {}
+    for name in sorted(indexed_fields):
+        payload = indexed_fields[name]
+        type_name = _payload_type(payload)
+        value = _json_values([payload.data])[0]
+        if type_name == "Datetime" and isinstance(value, str):
+            try:
+                value = pd.Timestamp(value).tz_convert("UTC")
+            except (TypeError, ValueError):
+                value = None
+        elif type_name == "KeywordList" and isinstance(value, str):
+            value = [value]
+        out[name] = value
+    return out
+
+
+PENDING_ACTIVITY_COLUMNS: tuple[str, ...] = (
+    "activity_id",
+    "activity_type",
+    "state",
+    "attempt",
+    "maximum_attempts",
+    "scheduled_time",
+    "last_started_time",
+    "last_heartbeat_time",
+    "expiration_time",
+    "next_attempt_schedule_time",
+    "current_retry_interval",
+    "last_failure",
+    "last_worker_identity",
+    "heartbeat_details",
+)
+"""Columns of :attr:`WorkflowDescription.pending_activities`."""
+
+PENDING_CHILD_COLUMNS: tuple[str, ...] = (
+    "workflow_id",
+    "run_id",
+    "workflow_type",
+    "initiated_id",
+    "parent_close_policy",
+)
+"""Columns of :attr:`WorkflowDescription.pending_children`."""
+
+_ACTIVITY_STATES = enum_labels(PendingActivityState, "PENDING_ACTIVITY_STATE_")
+_ACTIVITY_STATE_NAMES = [_ACTIVITY_STATES[c] for c in sorted(_ACTIVITY_STATES) if c != 0]
+_CLOSE_POLICIES = enum_labels(ParentClosePolicy, "PARENT_CLOSE_POLICY_")
+
+
+def _stamp_ns(stamps: list[Any]) -> np.ndarray[Any, Any]:
+    n = len(stamps)
+    seconds = np.fromiter(map(attrgetter("seconds"), stamps), np.int64, n)
+    nanos = np.fromiter(map(attrgetter("nanos"), stamps), np.int64, n)
+    return seconds * _NS + nanos
+
+
+def pending_activities_frame(
+    activities: Sequence[Any], *, decode_memo: DecodeMemo | None = None
+) -> pd.DataFrame:
+    """``PendingActivityInfo`` messages → DataFrame (:data:`PENDING_ACTIVITY_COLUMNS`).
+
+    ``state`` is a Categorical (Scheduled, Started, CancelRequested, Paused, PauseRequested);
+    times are UTC (NaT when unset); ``maximum_attempts`` 0 means unlimited; ``last_failure`` is
+    the last failure's message (NaN if none); ``heartbeat_details`` is the list of decoded
+    heartbeat values (``decode_memo`` decodes them; a value that fails is ``None``).
+    """
+    decode = decode_memo or default_decode_memo
+    acts = list(activities)
+    n = len(acts)
+    states = np.fromiter(map(attrgetter("state"), acts), np.int64, n)
+    interval = [a.current_retry_interval for a in acts]
+    interval_ns = np.array([d.seconds * _NS + d.nanos for d in interval], dtype=np.int64)
+    failures = [a.last_failure.message if a.HasField("last_failure") else None for a in acts]
+    details = []
+    for a in acts:
+        payloads = list(a.heartbeat_details.payloads)
+        details.append([v for v, _err in _safe_decode(decode, payloads)] if payloads else None)
+    data: dict[str, Any] = {
+        "activity_id": _strings([a.activity_id for a in acts]),
+        "activity_type": _strings([a.activity_type.name for a in acts]),
+        "state": _categorical(states, _ACTIVITY_STATE_NAMES),
+        "attempt": np.array([a.attempt for a in acts], dtype=np.int64),
+        "maximum_attempts": np.array([a.maximum_attempts for a in acts], dtype=np.int64),
+    }
+    for name in PENDING_ACTIVITY_COLUMNS[5:10]:
+        data[name] = _datetimes(_stamp_ns([getattr(a, name) for a in acts]))
+    data["current_retry_interval"] = pd.to_timedelta(interval_ns, unit="ns")
+    data["last_failure"] = pd.array(np.array(failures, dtype=object), dtype="str")
+    data["last_worker_identity"] = _strings([a.last_worker_identity for a in acts])
+    hb = np.empty(n, dtype=object)
+    hb[:] = details
+    data["heartbeat_details"] = hb
+    frame: pd.DataFrame = pd.DataFrame(data, index=pd.RangeIndex(n))
+    return frame
+
+
+def pending_children_frame(children: Sequence[Any]) -> pd.DataFrame:
+    """``PendingChildExecutionInfo`` messages → DataFrame (:data:`PENDING_CHILD_COLUMNS`).
+
+    ``parent_close_policy`` is Temporal's name (``Terminate``, ``Abandon``, ``RequestCancel``).
+    """
+    kids = list(children)
+    policies = [
+        _CLOSE_POLICIES.get(c.parent_close_policy) if c.parent_close_policy else None for c in kids
+    ]
+    data: dict[str, Any] = {
+        "workflow_id": _strings([c.workflow_id for c in kids]),
+        "run_id": _strings([c.run_id for c in kids]),
+        "workflow_type": _strings([c.workflow_type_name for c in kids]),
+        "initiated_id": np.array([c.initiated_id for c in kids], dtype=np.int64),
+        "parent_close_policy": pd.array(np.array(policies, dtype=object), dtype="str"),
+    }
+    frame: pd.DataFrame = pd.DataFrame(data, index=pd.RangeIndex(len(kids)))
+    return frame

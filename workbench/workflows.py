@@ -1,0 +1,585 @@
+"""Visibility: list, count and describe workflow executions.
+
+Listings page through ``ListWorkflowExecutions`` with the next page always in flight while the
+current one is converted (so conversion overlaps the network), retry ``RESOURCE_EXHAUSTED``
+(namespace rate limits) and ``UNAVAILABLE`` (a restarting server) from the last page token with a
+capped backoff — no row lost, none duplicated — and turn a rejected query into
+:class:`~workbench.errors.QueryError`. The columns are built by :mod:`workbench.frames`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import warnings
+from collections.abc import Callable, Generator, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pandas as pd
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import (
+    CountWorkflowExecutionsRequest,
+    DescribeWorkflowExecutionRequest,
+    DescribeWorkflowExecutionResponse,
+    ListWorkflowExecutionsRequest,
+)
+
+from .errors import AuthError, NotFound, QueryError, RPCError, TLSError, WorkbenchError
+from .frames import (
+    STATUS_NAMES,
+    DecodeMemo,
+    ListPage,
+    PageColumns,
+    _safe_decode,
+    decode_search_attributes,
+    default_decode_memo,
+    page_columns,
+    pending_activities_frame,
+    pending_children_frame,
+    workflows_frame,
+)
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "RETRY_DEADLINE",
+    "ListingInterrupted",
+    "OnPage",
+    "OnRetry",
+    "WorkflowDescription",
+    "count",
+    "count_by_status",
+    "describe",
+    "iter_pages",
+    "iter_workflows",
+    "list_workflows",
+]
+
+DEFAULT_PAGE_SIZE = 1000
+"""Rows per ``ListWorkflowExecutions`` call (the server caps it, usually at 1000)."""
+
+RETRY_DEADLINE = 120.0
+"""Seconds a listing keeps retrying ``RESOURCE_EXHAUSTED``/``UNAVAILABLE`` before giving up."""
+
+_BACKOFF_START = 0.1
+_BACKOFF_CAP = 2.0  # grpc's own reconnect backoff is capped at 2 s in our channel options
+_RETRY_CODES = frozenset({"RESOURCE_EXHAUSTED", "UNAVAILABLE"})
+_UNKNOWN_ATTRIBUTE = re.compile(r"invalid search attribute:?\s*\"?([A-Za-z_][\w.-]*)")
+
+T = TypeVar("T")
+
+OnPage = Callable[[int, int], None]
+"""``on_page(pages, rows)``: called after each page is received (pages and rows so far)."""
+
+
+OnRetry = Callable[[WorkbenchError, float], None]
+"""``on_retry(error, delay)``: a page failed with a retryable error; retrying after ``delay`` s."""
+
+
+class _Stopped(Exception):
+    """``stop`` was set while a page was being retried."""
+
+
+class ListingInterrupted(UserWarning):
+    """A listing was interrupted (KeyboardInterrupt or ``stop``) and returned a partial frame."""
+
+
+# ------------------------------------------------------------------------------ errors
+def _query_error(query: str) -> Callable[[str], WorkbenchError]:
+    def build(details: str) -> WorkbenchError:
+        shown = query if query else "(empty query)"
+        unknown = _UNKNOWN_ATTRIBUTE.search(details)
+        if unknown:
+            name = unknown.group(1)
+            return QueryError(
+                f"unknown search attribute {name!r} in the query {shown!r} (server: {details}). "
+                f"Check its spelling, or register it: 'temporal operator search-attribute "
+                f"create --name {name} --type Keyword' (with its real type).",
+                query=query,
+                server_message=details,
+            )
+        return QueryError(
+            f"the server rejected the query {shown!r}: {details}. Fix the query (list filter "
+            "syntax: https://docs.temporal.io/list-filter), e.g. "
+            "\"WorkflowType='OrderWorkflow' AND ExecutionStatus='Failed'\".",
+            query=query,
+            server_message=details,
+        )
+
+    return build
+
+
+def _retryable(error: BaseException) -> bool:
+    if not isinstance(error, WorkbenchError) or isinstance(error, (TLSError, AuthError)):
+        return False
+    code = getattr(error, "grpc_code", None)
+    details = str(getattr(error, "details", "") or "")
+    return code in _RETRY_CODES and "larger than" not in details
+
+
+# ------------------------------------------------------------------------------ paging
+def iter_pages(
+    conn: Connection,
+    query: str = "",
+    *,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    limit: int | None = None,
+    retry_deadline: float = RETRY_DEADLINE,
+    stop: threading.Event | None = None,
+    on_retry: OnRetry | None = None,
+    lite: bool = False,
+) -> Generator[Any, None, None]:
+    """Yield raw ``ListWorkflowExecutionsResponse`` pages, prefetching one page ahead.
+
+    With ``lite=True`` the pages are parsed as :data:`workbench.frames.ListPage`, a view holding
+    only what :func:`workbench.frames.page_columns` needs (several times faster to parse).
+
+    The request for page k+1 is sent before page k is yielded, so whatever the caller does with
+    page k overlaps the server's work on the next one. A page failing with
+    ``RESOURCE_EXHAUSTED`` or ``UNAVAILABLE`` is requested again with the same page token after
+    a capped exponential backoff (0.1 s doubling to 2 s) until ``retry_deadline`` seconds of
+    consecutive failures; pages are therefore neither skipped nor repeated. If ``stop`` is set
+    during such a backoff the iteration ends. ``on_retry(error, delay)`` is called before each
+    backoff.
+
+    The last page is truncated so that no more than ``limit`` executions are yielded in total.
+
+    Raises:
+        QueryError: The server rejected the query (syntax, unknown search attribute).
+        WorkbenchError: Any other failure, or retries exhausted.
+    """
+    if page_size < 1:
+        raise ValueError(f"page_size must be at least 1, got {page_size}")
+    if limit is not None and limit < 0:
+        raise ValueError(f"limit must be None or >= 0, got {limit}")
+    if limit == 0:
+        return
+    namespace = conn.settings.namespace
+    errors = {"INVALID_ARGUMENT": _query_error(query)}
+
+    def request(token: bytes, fetched: int) -> Future[Any]:
+        size = page_size if limit is None else min(page_size, limit - fetched)
+        req = ListWorkflowExecutionsRequest(
+            namespace=namespace, page_size=size, next_page_token=token, query=query
+        )
+        return _in_thread(
+            partial(
+                conn.call,
+                "ListWorkflowExecutions",
+                req,
+                errors=errors,
+                response_type=ListPage if lite else None,
+            )
+        )
+
+    token = b""
+    fetched = 0
+    future: Future[Any] | None = request(token, fetched)
+    while future is not None:
+        try:
+            again = partial(request, token, fetched)  # the same page, from the same token
+            resp = _wait_page(future, again, retry_deadline, stop, on_retry)
+        except _Stopped:
+            return
+        token = resp.next_page_token
+        got = _row_count(resp)
+        if limit is not None and fetched + got > limit:
+            if isinstance(resp, ListPage):
+                resp.truncate(limit - fetched)
+            else:
+                del resp.executions[limit - fetched :]
+            got = limit - fetched
+        fetched += got
+        more = bool(token) and (limit is None or fetched < limit)
+        future = request(token, fetched) if more else None
+        yield resp
+
+
+def _in_thread(call: Callable[[], T]) -> Future[T]:
+    """Run a server call on a daemon thread and return its future.
+
+    Listings call the server from a helper thread rather than the main thread: the main thread
+    is where KeyboardInterrupt (Ctrl-C, Jupyter's Stop) lands, and landing inside grpcio's own
+    Python code can leave the channel's lock held — every later call on the session would then
+    hang. The main thread only ever waits on the returned future, which an interrupt abandons
+    harmlessly (the call completes unseen).
+    """
+    future: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            result = call()
+        except BaseException as e:
+            future.set_exception(e)
+        else:
+            future.set_result(result)
+
+    threading.Thread(target=run, name="workbench-listing", daemon=True).start()
+    return future
+
+
+def _wait_page(
+    future: Future[Any],
+    again: Callable[[], Future[Any]],
+    retry_deadline: float,
+    stop: threading.Event | None,
+    on_retry: OnRetry | None,
+) -> Any:
+    """The page's response, re-requesting it while the server is rate limiting or away."""
+    delay = _BACKOFF_START
+    give_up: float | None = None
+    while True:
+        try:
+            return future.result()
+        except WorkbenchError as e:
+            if not _retryable(e):
+                raise
+            now = time.monotonic()
+            if give_up is None:
+                give_up = now + retry_deadline
+            if now + delay > give_up:
+                raise
+            if on_retry is not None:
+                on_retry(e, delay)
+            if stop is not None:
+                if stop.wait(delay):
+                    raise _Stopped from e
+            else:
+                time.sleep(delay)
+            delay = min(delay * 2, _BACKOFF_CAP)
+            future = again()
+
+
+def _row_count(resp: Any) -> int:
+    return len(resp) if isinstance(resp, ListPage) else len(resp.executions)
+
+
+def _memo_decoder(decode_memo: DecodeMemo | None) -> DecodeMemo:
+    return decode_memo if decode_memo is not None else default_decode_memo
+
+
+def iter_workflows(
+    conn: Connection,
+    query: str = "",
+    *,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    limit: int | None = None,
+    decode_memo: DecodeMemo | None = None,
+    retry_deadline: float = RETRY_DEADLINE,
+) -> Iterator[pd.DataFrame]:
+    """Yield one DataFrame per page (the listing schema of :mod:`workbench.frames`).
+
+    Each page's frame has the fixed columns plus the search attributes present in that page.
+    The next page is fetched while the caller works on the current one. Interrupting the loop
+    (``break``, KeyboardInterrupt) simply stops the listing; the pages already yielded are the
+    caller's.
+    """
+    decode = _memo_decoder(decode_memo)
+    for resp in iter_pages(
+        conn, query, page_size=page_size, limit=limit, retry_deadline=retry_deadline, lite=True
+    ):
+        yield workflows_frame([page_columns(resp, decode_memo=decode)])
+
+
+def list_workflows(
+    conn: Connection,
+    query: str = "",
+    *,
+    limit: int | None = None,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    progress: bool = True,
+    decode_memo: DecodeMemo | None = None,
+    on_page: OnPage | None = None,
+    stop: threading.Event | None = None,
+    retry_deadline: float = RETRY_DEADLINE,
+) -> pd.DataFrame:
+    """Every execution matching ``query`` as one DataFrame (see :func:`iter_workflows`).
+
+    Pages are converted while the next one is on the wire, and concatenated once at the end.
+
+    With ``progress=True`` a ``tqdm.auto`` bar (a widget in Jupyter, text elsewhere) counts rows;
+    to give it a total, one ``CountWorkflowExecutions`` call runs alongside the first page (its
+    failure never fails the listing). ``progress=False`` makes no extra call.
+
+    Interruption: a KeyboardInterrupt (Ctrl-C, Jupyter's Stop) or ``stop.set()`` from another
+    thread ends the listing early. The pages already received — including one received but not
+    yet converted — are returned as the frame, a :class:`ListingInterrupted` warning says how
+    many rows it holds, and ``frame.attrs`` records ``complete=False`` and the
+    ``next_page_token`` to continue from. A complete listing has ``attrs["complete"] = True``.
+    ``attrs["retries"]`` counts the page requests that were retried.
+
+    Args:
+        conn: The connection.
+        query: A visibility list filter (``""`` lists everything).
+        limit: At most this many rows.
+        page_size: Rows per call.
+        progress: Show a progress bar.
+        decode_memo: Memo decoder; default :func:`workbench.frames.default_decode_memo`.
+        on_page: ``on_page(pages, rows)`` after each page is received.
+        stop: An event another thread may set to stop after the current page.
+        retry_deadline: Seconds of consecutive retryable failures tolerated per page.
+
+    Raises:
+        QueryError: The server rejected the query.
+        WorkbenchError: Any other failure (after retries, for the retryable ones).
+    """
+    decode = _memo_decoder(decode_memo)
+    chunks: list[PageColumns] = []
+    received: Any = None
+    received_index = 0
+    rows = 0
+    pages = 0
+    next_token = b""
+    bar = _ProgressBar(conn, query, limit) if progress else None
+    retries = 0
+
+    def count_retry(error: WorkbenchError, delay: float) -> None:
+        nonlocal retries
+        retries += 1
+
+    page_iter = iter_pages(
+        conn,
+        query,
+        page_size=page_size,
+        limit=limit,
+        retry_deadline=retry_deadline,
+        stop=stop,
+        on_retry=count_retry,
+        lite=True,
+    )
+    try:
+        for resp in page_iter:
+            received, received_index = resp, len(chunks)
+            next_token = resp.next_page_token
+            pages += 1
+            rows += _row_count(resp)
+            chunks.append(page_columns(resp, decode_memo=decode))
+            received = None
+            if bar is not None:
+                bar.update(rows)
+            if on_page is not None:
+                on_page(pages, rows)
+            if stop is not None and stop.is_set():
+                break
+    except KeyboardInterrupt:
+        # Keep a page that arrived but whose conversion the interrupt cut short.
+        if received is not None and len(chunks) == received_index:
+            chunks.append(page_columns(received, decode_memo=decode))
+    finally:
+        page_iter.close()  # an abandoned in-flight call just completes unseen
+        if bar is not None:
+            bar.close()
+    # Complete means the server said "no more pages" (or the limit was reached), whatever
+    # interrupted us afterwards.
+    complete = limit == 0 or (
+        pages > 0 and (not next_token or (limit is not None and rows >= limit))
+    )
+    frame = workflows_frame(chunks)
+    frame.attrs.update(
+        query=query,
+        complete=complete,
+        next_page_token=None if complete else next_token,
+        retries=retries,
+    )
+    if not complete:
+        warnings.warn(
+            f"listing of {query or '(all workflows)'!r} stopped early: the frame holds the "
+            f"{len(frame)} rows of the {len(chunks)} pages received; "
+            "frame.attrs['next_page_token'] is where it stopped.",
+            ListingInterrupted,
+            stacklevel=3,
+        )
+    return frame
+
+
+class _ProgressBar:
+    """A tqdm.auto bar whose total comes from a count run alongside the listing."""
+
+    def __init__(self, conn: Connection, query: str, limit: int | None) -> None:
+        from tqdm.auto import tqdm  # imported lazily: tqdm.auto probes for Jupyter
+
+        self._limit = limit
+        self._bar = tqdm(total=limit, unit=" rows", desc="workflows", delay=0.5, leave=False)
+        req = CountWorkflowExecutionsRequest(namespace=conn.settings.namespace, query=query)
+        self._count: Future[Any] | None = _in_thread(
+            partial(conn.call, "CountWorkflowExecutions", req)
+        )
+
+    def update(self, rows: int) -> None:
+        count = self._count
+        if count is not None and count.done():
+            self._count = None
+            if count.exception() is None:
+                total = int(count.result().count)
+                if self._limit is not None:
+                    total = min(total, self._limit)
+                self._bar.total = max(total, rows)
+        self._bar.update(rows - self._bar.n)
+
+    def close(self) -> None:
+        self._bar.close()
+
+
+# ------------------------------------------------------------------------------ counts
+def count(conn: Connection, query: str = "") -> int:
+    """Number of executions matching ``query`` (``CountWorkflowExecutions``).
+
+    Raises:
+        QueryError: The server rejected the query.
+    """
+    req = CountWorkflowExecutionsRequest(namespace=conn.settings.namespace, query=query)
+    resp = conn.call(
+        "CountWorkflowExecutions", req, errors={"INVALID_ARGUMENT": _query_error(query)}
+    )
+    return int(resp.count)
+
+
+def count_by_status(conn: Connection, query: str = "") -> pd.Series:
+    """Executions matching ``query`` per status (``… GROUP BY ExecutionStatus``).
+
+    Returns:
+        An int64 Series named ``count`` indexed by status name (index named ``status``), one
+        entry for every status of :data:`~workbench.frames.STATUS_NAMES`, zeros included.
+
+    Raises:
+        QueryError: The server rejected the query (note that ``ORDER BY`` cannot be combined
+            with ``GROUP BY``).
+    """
+    grouped = f"{query} GROUP BY ExecutionStatus" if query.strip() else "GROUP BY ExecutionStatus"
+    req = CountWorkflowExecutionsRequest(namespace=conn.settings.namespace, query=grouped)
+    resp = conn.call(
+        "CountWorkflowExecutions", req, errors={"INVALID_ARGUMENT": _query_error(query)}
+    )
+    counts = dict.fromkeys(STATUS_NAMES, 0)
+    for group in resp.groups:
+        values = _safe_decode(default_decode_memo, list(group.group_values))
+        name = values[0][0] if values else None
+        if isinstance(name, str):
+            counts[name] = counts.get(name, 0) + int(group.count)
+    index = pd.Index(list(counts), dtype="str", name="status")
+    return pd.Series(list(counts.values()), index=index, dtype="int64", name="count")
+
+
+# ------------------------------------------------------------------------------ describe
+@dataclass(frozen=True)
+class WorkflowDescription:
+    """One run as ``DescribeWorkflowExecution`` reports it, decoded."""
+
+    info: pd.Series
+    """The run's row in the listing schema (:mod:`workbench.frames`): ids, type, status, times,
+    task queue, history size, parent/root, memo, and its search attributes."""
+    pending_activities: pd.DataFrame
+    """Activities scheduled or running (columns
+    :data:`~workbench.frames.PENDING_ACTIVITY_COLUMNS`); empty when none."""
+    pending_children: pd.DataFrame
+    """Child workflows started and not yet closed (columns
+    :data:`~workbench.frames.PENDING_CHILD_COLUMNS`); empty when none."""
+    memo: dict[str, Any]
+    """Memo key → decoded value (``None`` for a value that failed, see ``memo_errors``)."""
+    memo_errors: dict[str, str]
+    """Memo key → why its value could not be decoded (empty when all decoded)."""
+    search_attributes: dict[str, Any]
+    """Search attribute name → typed Python value (see
+    :func:`workbench.frames.decode_search_attributes`)."""
+    raw: DescribeWorkflowExecutionResponse = field(repr=False, compare=False)
+    """The response as received (escape hatch)."""
+
+    @property
+    def workflow_id(self) -> str:
+        """The workflow id."""
+        return str(self.info["workflow_id"])
+
+    @property
+    def run_id(self) -> str:
+        """The run id."""
+        return str(self.info["run_id"])
+
+    @property
+    def workflow_type(self) -> str:
+        """The workflow type name."""
+        return str(self.info["workflow_type"])
+
+    @property
+    def status(self) -> str:
+        """The run's status name (``Running``, ``Completed``, …)."""
+        return str(self.info["status"])
+
+    def __repr__(self) -> str:
+        return (
+            f"WorkflowDescription({self.workflow_id!r}, run_id={self.run_id!r}, "
+            f"type={self.workflow_type!r}, status={self.status!r}, "
+            f"pending_activities={len(self.pending_activities)}, "
+            f"pending_children={len(self.pending_children)})"
+        )
+
+
+def describe(
+    conn: Connection,
+    workflow_id: str,
+    run_id: str | None = None,
+    *,
+    decode_memo: DecodeMemo | None = None,
+) -> WorkflowDescription:
+    """Describe a workflow run (the latest run of ``workflow_id`` unless ``run_id`` is given).
+
+    Raises:
+        NotFound: No such workflow (or run) in the session's namespace, or a malformed run id.
+    """
+    namespace = conn.settings.namespace
+    where = f"workflow {workflow_id!r}" + (f" run {run_id!r}" if run_id else "")
+
+    def not_found(details: str) -> WorkbenchError:
+        return NotFound(
+            f"{where} not found in namespace {namespace!r} on {conn.settings.address} "
+            f"({details}). Check the id (and the namespace); closed runs are only kept for "
+            "the namespace's retention period.",
+            workflow_id=workflow_id,
+            run_id=run_id,
+        )
+
+    def bad_run_id(details: str) -> WorkbenchError:
+        if "runid" in details.lower().replace(" ", "") and run_id:
+            return NotFound(
+                f"run id {run_id!r} of workflow {workflow_id!r} is not a valid run id "
+                f"({details}); run ids are UUIDs such as the run_id column of "
+                "session.workflows().",
+                workflow_id=workflow_id,
+                run_id=run_id,
+            )
+        return RPCError(
+            f"DescribeWorkflowExecution of {where} was rejected: {details}",
+            method="DescribeWorkflowExecution",
+            grpc_code="INVALID_ARGUMENT",
+            details=details,
+        )
+
+    req = DescribeWorkflowExecutionRequest(
+        namespace=namespace,
+        execution=WorkflowExecution(workflow_id=workflow_id, run_id=run_id or ""),
+    )
+    resp: DescribeWorkflowExecutionResponse = conn.call(
+        "DescribeWorkflowExecution",
+        req,
+        errors={"NOT_FOUND": not_found, "INVALID_ARGUMENT": bad_run_id},
+    )
+    decode = _memo_decoder(decode_memo)
+    info = resp.workflow_execution_info
+    frame = workflows_frame([page_columns([info], decode_memo=decode)])
+    fields = info.memo.fields
+    keys = list(fields)
+    results = _safe_decode(decode, [fields[k] for k in keys])
+    return WorkflowDescription(
+        info=frame.iloc[0],
+        pending_activities=pending_activities_frame(resp.pending_activities, decode_memo=decode),
+        pending_children=pending_children_frame(resp.pending_children),
+        memo={k: r[0] for k, r in zip(keys, results, strict=True)},
+        memo_errors={k: r[1] for k, r in zip(keys, results, strict=True) if r[1] is not None},
+        search_attributes=decode_search_attributes(info.search_attributes.indexed_fields),
+        raw=resp,
+    )
