@@ -32,12 +32,12 @@ from rig import DevServer
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, PayloadCodec
 from temporalio.worker import Worker
 from workflows_listing import Job, ListingWorkflow, TrivialWorkflow, always_fails
 
 import workbench
-from workbench import frames
+from workbench import codecs, frames
 from workbench.frames import STATUS_NAMES, WORKFLOW_COLUMNS
 
 pytestmark = pytest.mark.timeout(300)
@@ -88,19 +88,6 @@ def encrypt(value: Any) -> Payload:
         metadata={"encoding": b"binary/encrypted", "encryption-key-id": TEST_KEY_ID.encode()},
         data=nonce + AESGCM(TEST_KEY).encrypt(nonce, inner.SerializeToString(), None),
     )
-
-
-def aes_decode_memo(payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
-    """A decoder honouring the ``decode_memo`` contract, decrypting the test key's payloads."""
-    out: list[tuple[Any, str | None]] = []
-    for p in payloads:
-        try:
-            if p.metadata.get("encoding") == b"binary/encrypted":
-                p = Payload.FromString(AESGCM(TEST_KEY).decrypt(p.data[:12], p.data[12:], None))
-            out.append((DataConverter.default.payload_converter.from_payloads([p])[0], None))
-        except Exception as e:
-            out.append((None, f"{type(e).__name__}: {e}"))
-    return out
 
 
 def done_attributes(i: int, tag: str) -> TypedSearchAttributes:
@@ -374,29 +361,49 @@ def test_memo_is_decoded_and_failures_are_marked_per_row(
     assert TEST_KEY.hex() not in df.to_string() and "4111" not in df.to_string()
 
 
-def test_memo_goes_through_the_sessions_decoder(
+def test_memo_is_decrypted_with_the_sessions_codec(
     session: workbench.Session, listing: Listing
 ) -> None:
-    session._decode_memo = aes_decode_memo  # type: ignore[attr-defined]
-    df = session.workflows(listing.query, progress=False).set_index("workflow_id")
-    assert df.loc[listing.wid("secret"), "memo"] == {
-        "card": {"number": "4111-1111"},
-        "plain": "visible",
-    }
-    assert df.memo_error.isna().all()
-    d = session.describe(listing.wid("secret"))
-    assert d.memo == {"card": {"number": "4111-1111"}, "plain": "visible"} and d.memo_errors == {}
+    """Memo is where users keep encrypted data: the session's codec chain decodes it."""
+    with workbench.connect(
+        address=session.settings.address,
+        namespace=session.namespace,
+        codec=codecs.AesGcm({TEST_KEY_ID: TEST_KEY}),
+        env={},
+    ) as s:
+        df = s.workflows(listing.query, progress=False).set_index("workflow_id")
+        assert df.loc[listing.wid("secret"), "memo"] == {
+            "card": {"number": "4111-1111"},
+            "plain": "visible",
+        }
+        assert df.memo_error.isna().all()
+        d = s.describe(listing.wid("secret"))
+        assert d.memo == {"card": {"number": "4111-1111"}, "plain": "visible"}
+        assert d.memo_errors == {}
+    assert TEST_KEY.hex() not in df.reset_index().to_string()
 
-    def broken(payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
-        raise RuntimeError("codec server is down")
 
-    session._decode_memo = broken  # type: ignore[attr-defined]
-    df = session.workflows(listing.query, progress=False)
+def test_a_failing_codec_marks_memo_errors_and_loses_no_row(
+    session: workbench.Session, listing: Listing
+) -> None:
+    class DownCodec(PayloadCodec):
+        async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+            raise RuntimeError("codec server is down")
+
+        async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+            raise RuntimeError("codec server is down")
+
+    with workbench.connect(
+        address=session.settings.address,
+        namespace=session.namespace,
+        codec=DownCodec(),
+        env={},
+    ) as s:
+        df = s.workflows(listing.query, progress=False)
     assert statuses(df) == listing.expected  # no row lost
-    has_memo = df.memo.notna()
-    assert has_memo.sum() == 4
-    assert df.loc[has_memo, "memo_error"].str.contains("codec server is down").all()
-    assert df.loc[has_memo, "memo"].map(lambda m: set(m.values()) == {None}).all()
+    secret = df.set_index("workflow_id").loc[listing.wid("secret")]
+    assert "codec server is down" in secret.memo_error
+    assert secret.memo["plain"] == "visible"  # plain values are not the codec's business
 
 
 def test_counts(session: workbench.Session, listing: Listing) -> None:

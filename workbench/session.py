@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
+from temporalio.api.common.v1 import Payload
 
 from .cluster import ServerInfo, namespaces_frame
 from .codecs import Chain, CodecLike, as_chain
@@ -111,6 +112,10 @@ class Session:
         """
         return namespaces_frame(self.connection)
 
+    def _decode_memo(self, payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
+        """Memo values through the session's codec chain: memo is where users keep secrets."""
+        return [(value, decoded.error) for decoded, value in self.codec.decode_values(payloads)]
+
     def workflows(
         self,
         query: str = "",
@@ -163,7 +168,7 @@ class Session:
             limit=limit,
             page_size=page_size,
             progress=progress,
-            decode_memo=getattr(self, "_decode_memo", None),
+            decode_memo=self._decode_memo,
             on_page=on_page,
             stop=stop,
         )
@@ -187,7 +192,7 @@ class Session:
             query,
             page_size=page_size,
             limit=limit,
-            decode_memo=getattr(self, "_decode_memo", None),
+            decode_memo=self._decode_memo,
         )
 
     def count(self, query: str = "") -> int:
@@ -223,7 +228,7 @@ class Session:
             self.connection,
             workflow_id,
             run_id,
-            decode_memo=getattr(self, "_decode_memo", None),
+            decode_memo=self._decode_memo,
         )
 
     def history(
