@@ -33,6 +33,7 @@ from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import DataConverter, PayloadCodec
 
+import workbench
 from workbench import CodecError, codecs
 
 KEY_2026 = os.urandom(32)
@@ -799,6 +800,27 @@ def test_remote_decodes_with_headers_namespace_and_batches(codec_server: CodecSe
         assert headers["X-Namespace"] == "orders"
         assert headers["X-Tenant"] == "acme" and headers["X-Api-Key"] == EXTRA["X-Api-Key"]
         assert headers["Content-Type"] == "application/json"
+
+
+def test_session_uses_the_codec_server_of_its_profile(
+    codec_server: CodecServer, dev_address: str, tmp_path: Path
+) -> None:
+    """TEMPORAL_CODEC_ENDPOINT / [profile.X.codec] make the session decode as the CLI would."""
+    env = {
+        "TEMPORAL_ADDRESS": dev_address,
+        "TEMPORAL_NAMESPACE": "orders",
+        "TEMPORAL_CODEC_ENDPOINT": codec_server.url + "/{namespace}",
+        "TEMPORAL_CODEC_AUTH": AUTH,
+        "XDG_CONFIG_HOME": str(tmp_path),
+    }
+    with workbench.connect(env=env) as s:
+        results = s.codec.decode_values(encoded_like_the_server())
+        assert AUTH not in repr(s.settings) and AUTH not in repr(s.codec)
+    assert [v for _, v in results] == VALUES
+    request = codec_server.requests[-1]
+    assert request["path"] == "/orders/decode"
+    assert request["headers"]["Authorization"] == AUTH
+    assert request["headers"]["X-Namespace"] == "orders"
 
 
 def test_remote_namespace_given_at_construction_wins(codec_server: CodecServer) -> None:

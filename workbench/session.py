@@ -15,7 +15,7 @@ import pandas as pd
 from temporalio.api.common.v1 import Payload
 
 from .cluster import ServerInfo, namespaces_frame
-from .codecs import Chain, CodecLike, as_chain
+from .codecs import Chain, CodecLike, Remote, as_chain
 from .connection import Connection
 from .history import History, fetch_history, warn_undecoded
 from .settings import ConnectionSettings, TLSSettings
@@ -57,8 +57,10 @@ class Session:
             settings: Where and how to connect.
             check: Verify the connection now.
             codec: How payloads are decoded by default: a :class:`~workbench.codecs.Chain`,
-                one codec, or a ``temporalio.converter.PayloadCodec``
-                (:data:`workbench.codecs.DEFAULT` if ``None``).
+                one codec, or a ``temporalio.converter.PayloadCodec``. If ``None``: a
+                :class:`~workbench.codecs.Remote` for ``settings.codec_endpoint`` when the
+                profile or environment names a codec server, else
+                :data:`workbench.codecs.DEFAULT`.
 
         Raises:
             SettingsError: Bad settings or TLS material (nothing was dialled).
@@ -67,6 +69,9 @@ class Session:
             NamespaceNotFound: The namespace does not exist.
         """
         self.settings = settings
+        if codec is None and settings.codec_endpoint:
+            # The profile's [codec] section (or TEMPORAL_CODEC_ENDPOINT), as the CLI uses it.
+            codec = Remote(settings.codec_endpoint, auth=settings.codec_auth)
         self.codec: Chain = as_chain(codec).with_namespace(settings.namespace)
         """The codec chain payloads are decoded with unless a call passes ``codec=``."""
         self.connection = Connection(settings)
