@@ -149,7 +149,7 @@ async def _run_listing(address: str, loop: LoopThread) -> Listing:
         "secret",
         Job("complete"),
         search_attributes=tagged,
-        memo={"card": encrypt({"number": "4111-1111"}), "plain": "visible"},
+        memo={"card": encrypt({"number": "card-7c1f-secret"}), "plain": "visible"},
     )
     handles["failed"] = await start("failed", Job("fail"), search_attributes=tagged)
     handles["timeout"] = await start(
@@ -358,7 +358,7 @@ def test_memo_is_decoded_and_failures_are_marked_per_row(
     assert secret.memo_error.startswith("card: ")
     assert TEST_KEY_ID in secret.memo_error and "codec" in secret.memo_error
     assert df.memo_error.notna().sum() == 1
-    assert TEST_KEY.hex() not in df.to_string() and "4111" not in df.to_string()
+    assert TEST_KEY.hex() not in df.to_string() and "card-7c1f-secret" not in df.to_string()
 
 
 def test_memo_is_decrypted_with_the_sessions_codec(
@@ -373,12 +373,12 @@ def test_memo_is_decrypted_with_the_sessions_codec(
     ) as s:
         df = s.workflows(listing.query, progress=False).set_index("workflow_id")
         assert df.loc[listing.wid("secret"), "memo"] == {
-            "card": {"number": "4111-1111"},
+            "card": {"number": "card-7c1f-secret"},
             "plain": "visible",
         }
         assert df.memo_error.isna().all()
         d = s.describe(listing.wid("secret"))
-        assert d.memo == {"card": {"number": "4111-1111"}, "plain": "visible"}
+        assert d.memo == {"card": {"number": "card-7c1f-secret"}, "plain": "visible"}
         assert d.memo_errors == {}
     assert TEST_KEY.hex() not in df.reset_index().to_string()
 

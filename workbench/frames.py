@@ -100,6 +100,7 @@ from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsResponse
 from temporalio.converter import DataConverter
 
 from ._enums import enum_labels
+from ._gc import gc_paused
 
 __all__ = [
     "PENDING_ACTIVITY_COLUMNS",
@@ -558,32 +559,36 @@ def page_columns(page: Any, *, decode_memo: DecodeMemo | None = None) -> PageCol
     listing = _as_page(page)
     n = listing.row_count
     merged = listing.merged
-    wid, rid = _ids(merged.execution, listing, "execution")
-    pwid, prid = _ids(merged.parent_execution, listing, "parent_execution")
-    rwid, rrid = _ids(merged.root_execution, listing, "root_execution")
-    types = _aligned(merged.type.name, n)
-    if types is None:
-        (types,) = _per_row(list(map(attrgetter("type"), listing.rows)), _Names, ("name",), "")
-    queues = _aligned(merged.task_queue, n)
-    if queues is None:
-        queues = list(map(attrgetter("task_queue"), listing.rows))
-    return PageColumns(
-        n=n,
-        strings={
-            "workflow_id": wid,
-            "run_id": rid,
-            "workflow_type": types,
-            "task_queue": queues,
-            "parent_workflow_id": pwid,
-            "parent_run_id": prid,
-            "root_workflow_id": rwid,
-            "root_run_id": rrid,
-        },
-        ints={name: _ints(merged, listing, name) for name in ("status", *_INT_FIELDS)},
-        times={name: _times(getattr(merged, name), listing, name) for name in _TIME_FIELDS},
-        **_page_memo(merged.memo.fields, listing, decode_memo or default_decode_memo),
-        search=_page_search_attributes(merged.search_attributes.indexed_fields, listing),
-    )
+    # The decoder may wait on a codec server: the collector is paused around everything else
+    # (the columns allocate thousands of containers that form no cycles; see workbench._gc).
+    memo = _page_memo(merged.memo.fields, listing, decode_memo or default_decode_memo)
+    with gc_paused():
+        wid, rid = _ids(merged.execution, listing, "execution")
+        pwid, prid = _ids(merged.parent_execution, listing, "parent_execution")
+        rwid, rrid = _ids(merged.root_execution, listing, "root_execution")
+        types = _aligned(merged.type.name, n)
+        if types is None:
+            (types,) = _per_row(list(map(attrgetter("type"), listing.rows)), _Names, ("name",), "")
+        queues = _aligned(merged.task_queue, n)
+        if queues is None:
+            queues = list(map(attrgetter("task_queue"), listing.rows))
+        return PageColumns(
+            n=n,
+            strings={
+                "workflow_id": wid,
+                "run_id": rid,
+                "workflow_type": types,
+                "task_queue": queues,
+                "parent_workflow_id": pwid,
+                "parent_run_id": prid,
+                "root_workflow_id": rwid,
+                "root_run_id": rrid,
+            },
+            ints={name: _ints(merged, listing, name) for name in ("status", *_INT_FIELDS)},
+            times={name: _times(getattr(merged, name), listing, name) for name in _TIME_FIELDS},
+            **memo,
+            search=_page_search_attributes(merged.search_attributes.indexed_fields, listing),
+        )
 
 
 def _page_memo(entries: Any, listing: ListPage, decode: DecodeMemo) -> dict[str, Any]:
@@ -595,6 +600,14 @@ def _page_memo(entries: Any, listing: ListPage, decode: DecodeMemo) -> dict[str,
     if len(payloads) != len(keys):  # an entry without a value: read the maps row by row
         return _page_memo_per_row(listing, decode)
     results = _safe_decode(decode, payloads)
+    with gc_paused():
+        return _memo_rows(listing, decode, keys, results)
+
+
+def _memo_rows(
+    listing: ListPage, decode: DecodeMemo, keys: list[str], results: list[tuple[Any, str | None]]
+) -> dict[str, Any]:
+    n = listing.row_count
     names, groups, uniform = _group(keys, n)
     if not uniform:
         return _page_memo_per_row(listing, decode, keys, results)
@@ -808,6 +821,11 @@ def workflows_frame(
             parts.append(page)
         else:
             parts.append(page_columns(page, decode_memo=decode_memo))
+    with gc_paused():
+        return _assemble(parts)
+
+
+def _assemble(parts: list[PageColumns]) -> pd.DataFrame:
     n = sum(p.n for p in parts)
     data: dict[str, Any] = {}
     for name in _STRING_FIELDS[:3]:

@@ -1,14 +1,22 @@
 """Visibility: list, count and describe workflow executions.
 
-Listings page through ``ListWorkflowExecutions`` with the next page always in flight while the
-current one is converted (so conversion overlaps the network), retry ``RESOURCE_EXHAUSTED``
-(namespace rate limits) and ``UNAVAILABLE`` (a restarting server) from the last page token with a
-capped backoff — no row lost, none duplicated — and turn a rejected query into
-:class:`~workbench.errors.QueryError`. The columns are built by :mod:`workbench.frames`.
+Listings page through ``ListWorkflowExecutions`` on a helper thread that requests page k+1 as
+soon as page k arrives, so the caller converts page k while the server works on the next one.
+Pages failing with ``RESOURCE_EXHAUSTED`` (namespace rate limits) or ``UNAVAILABLE`` (a
+restarting server) are requested again from the same page token with a capped backoff — no row
+lost, none duplicated — and a rejected query becomes :class:`~workbench.errors.QueryError`
+naming the query (and the unknown search attribute, if that is the problem). The columns are
+built by :mod:`workbench.frames`.
+
+The server is only ever called from helper threads during a listing: a KeyboardInterrupt lands
+in the main thread, and one landing inside grpcio's Python code can leave the channel's lock
+held (every later call on the session would hang). :func:`list_workflows` turns an interrupt
+into a partial frame of the pages already received (see its docstring).
 """
 
 from __future__ import annotations
 
+import queue
 import re
 import threading
 import time
@@ -82,10 +90,6 @@ OnRetry = Callable[[WorkbenchError, float], None]
 """``on_retry(error, delay)``: a page failed with a retryable error; retrying after ``delay`` s."""
 
 
-class _Stopped(Exception):
-    """``stop`` was set while a page was being retried."""
-
-
 class ListingInterrupted(UserWarning):
     """A listing was interrupted (KeyboardInterrupt or ``stop``) and returned a partial frame."""
 
@@ -135,20 +139,22 @@ def iter_pages(
     on_retry: OnRetry | None = None,
     lite: bool = False,
 ) -> Generator[Any, None, None]:
-    """Yield raw ``ListWorkflowExecutionsResponse`` pages, prefetching one page ahead.
+    """Yield raw ``ListWorkflowExecutionsResponse`` pages while a helper thread fetches ahead.
 
-    With ``lite=True`` the pages are parsed as :data:`workbench.frames.ListPage`, a view holding
+    With ``lite=True`` the pages are parsed as :class:`workbench.frames.ListPage`, a view holding
     only what :func:`workbench.frames.page_columns` needs (several times faster to parse).
 
-    The request for page k+1 is sent before page k is yielded, so whatever the caller does with
-    page k overlaps the server's work on the next one. A page failing with
-    ``RESOURCE_EXHAUSTED`` or ``UNAVAILABLE`` is requested again with the same page token after
-    a capped exponential backoff (0.1 s doubling to 2 s) until ``retry_deadline`` seconds of
-    consecutive failures; pages are therefore neither skipped nor repeated. If ``stop`` is set
-    during such a backoff the iteration ends. ``on_retry(error, delay)`` is called before each
-    backoff.
+    A helper thread requests page k+1 as soon as page k has arrived (its token is needed for
+    that), so the server works on the next page while the caller handles the current one; it
+    keeps at most one unclaimed page. A page failing with ``RESOURCE_EXHAUSTED`` or
+    ``UNAVAILABLE`` is requested again with the same page token after a capped exponential
+    backoff (0.1 s doubling to 2 s) until ``retry_deadline`` seconds of consecutive failures;
+    pages are therefore neither skipped nor repeated. ``on_retry(error, delay)`` is called (on
+    the helper thread) before each backoff. If ``stop`` is set the iteration ends after the page
+    in flight. The last page is truncated so that at most ``limit`` executions are yielded.
 
-    The last page is truncated so that no more than ``limit`` executions are yielded in total.
+    Closing the generator (``break``, KeyboardInterrupt) stops the helper after its call in
+    flight; that call's page is dropped.
 
     Raises:
         QueryError: The server rejected the query (syntax, unknown search attribute).
@@ -160,55 +166,143 @@ def iter_pages(
         raise ValueError(f"limit must be None or >= 0, got {limit}")
     if limit == 0:
         return
-    namespace = conn.settings.namespace
-    errors = {"INVALID_ARGUMENT": _query_error(query)}
-
-    def request(token: bytes, fetched: int) -> Future[Any]:
-        size = page_size if limit is None else min(page_size, limit - fetched)
-        req = ListWorkflowExecutionsRequest(
-            namespace=namespace, page_size=size, next_page_token=token, query=query
-        )
-        return _in_thread(
-            partial(
-                conn.call,
-                "ListWorkflowExecutions",
-                req,
-                errors=errors,
-                response_type=ListPage if lite else None,
-            )
-        )
-
-    token = b""
-    fetched = 0
-    future: Future[Any] | None = request(token, fetched)
-    while future is not None:
-        try:
-            again = partial(request, token, fetched)  # the same page, from the same token
-            resp = _wait_page(future, again, retry_deadline, stop, on_retry)
-        except _Stopped:
-            return
-        token = resp.next_page_token
-        got = _row_count(resp)
-        if limit is not None and fetched + got > limit:
-            if isinstance(resp, ListPage):
-                resp.truncate(limit - fetched)
+    halt = threading.Event()
+    pages: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+    fetch = _PageFetcher(
+        conn, query, page_size, limit, retry_deadline, stop, on_retry, lite, halt, pages
+    )
+    threading.Thread(target=fetch.run, name="workbench-listing", daemon=True).start()
+    try:
+        while True:
+            kind, item = pages.get()
+            if kind == "page":
+                yield item
+            elif kind == "error":
+                raise item
             else:
-                del resp.executions[limit - fetched :]
-            got = limit - fetched
-        fetched += got
-        more = bool(token) and (limit is None or fetched < limit)
-        future = request(token, fetched) if more else None
-        yield resp
+                return
+    finally:
+        halt.set()
+
+
+class _PageFetcher:
+    """The helper thread of :func:`iter_pages`: fetches pages one after the other.
+
+    The server is called from this thread, never from the caller's: the caller's thread is the
+    main thread, where KeyboardInterrupt (Ctrl-C, Jupyter's Stop) lands, and an interrupt
+    landing inside grpcio's own Python code can leave the channel's lock held so that every later
+    call on the session hangs. The caller only waits on a queue, which an interrupt leaves
+    harmlessly.
+    """
+
+    def __init__(
+        self,
+        conn: Connection,
+        query: str,
+        page_size: int,
+        limit: int | None,
+        retry_deadline: float,
+        stop: threading.Event | None,
+        on_retry: OnRetry | None,
+        lite: bool,
+        halt: threading.Event,
+        pages: queue.Queue[tuple[str, Any]],
+    ) -> None:
+        self.conn, self.query, self.page_size, self.limit = conn, query, page_size, limit
+        self.retry_deadline, self.stop, self.on_retry = retry_deadline, stop, on_retry
+        self.response_type = ListPage if lite else None
+        self.halt, self.pages = halt, pages
+        self.errors = {"INVALID_ARGUMENT": _query_error(query)}
+
+    def stopped(self) -> bool:
+        return self.halt.is_set() or (self.stop is not None and self.stop.is_set())
+
+    def run(self) -> None:
+        token = b""
+        fetched = 0
+        limit = self.limit
+        try:
+            while not self.stopped():
+                resp = self.fetch(token, fetched)
+                if resp is None:
+                    break
+                token = resp.next_page_token
+                got = _row_count(resp)
+                if limit is not None and fetched + got > limit:
+                    if isinstance(resp, ListPage):
+                        resp.truncate(limit - fetched)
+                    else:
+                        del resp.executions[limit - fetched :]
+                    got = limit - fetched
+                fetched += got
+                if not self.put(("page", resp)):
+                    return
+                if not token or (limit is not None and fetched >= limit):
+                    break
+        except BaseException as e:
+            self.put(("error", e))
+            return
+        self.put(("end", None))
+
+    def put(self, item: tuple[str, Any]) -> bool:
+        """Hand an item to the caller; False if the caller went away."""
+        while not self.halt.is_set():
+            try:
+                self.pages.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def fetch(self, token: bytes, fetched: int) -> Any:
+        """One page, retried from the same token; None if stopped while backing off."""
+        size = self.page_size if self.limit is None else min(self.page_size, self.limit - fetched)
+        req = ListWorkflowExecutionsRequest(
+            namespace=self.conn.settings.namespace,
+            page_size=size,
+            next_page_token=token,
+            query=self.query,
+        )
+        delay = _BACKOFF_START
+        give_up: float | None = None
+        while True:
+            try:
+                return self.conn.call(
+                    "ListWorkflowExecutions",
+                    req,
+                    errors=self.errors,
+                    response_type=self.response_type,
+                )
+            except WorkbenchError as e:
+                if not _retryable(e):
+                    raise
+                now = time.monotonic()
+                if give_up is None:
+                    give_up = now + self.retry_deadline
+                if now + delay > give_up:
+                    raise
+                if self.on_retry is not None:
+                    self.on_retry(e, delay)
+                if self.wait(delay):
+                    return None
+                delay = min(delay * 2, _BACKOFF_CAP)
+
+    def wait(self, seconds: float) -> bool:
+        """Sleep, waking early if stopped; True if stopped."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if self.stopped():
+                return True
+            self.halt.wait(min(left, 0.05))
+        return self.stopped()
 
 
 def _in_thread(call: Callable[[], T]) -> Future[T]:
     """Run a server call on a daemon thread and return its future.
 
-    Listings call the server from a helper thread rather than the main thread: the main thread
-    is where KeyboardInterrupt (Ctrl-C, Jupyter's Stop) lands, and landing inside grpcio's own
-    Python code can leave the channel's lock held — every later call on the session would then
-    hang. The main thread only ever waits on the returned future, which an interrupt abandons
-    harmlessly (the call completes unseen).
+    Like :class:`_PageFetcher`, this keeps grpc calls off the main thread, where a
+    KeyboardInterrupt could land inside grpcio's Python code and leave its channel locked; an
+    interrupt abandons the future harmlessly (the call completes unseen).
     """
     future: Future[T] = Future()
 
@@ -222,38 +316,6 @@ def _in_thread(call: Callable[[], T]) -> Future[T]:
 
     threading.Thread(target=run, name="workbench-listing", daemon=True).start()
     return future
-
-
-def _wait_page(
-    future: Future[Any],
-    again: Callable[[], Future[Any]],
-    retry_deadline: float,
-    stop: threading.Event | None,
-    on_retry: OnRetry | None,
-) -> Any:
-    """The page's response, re-requesting it while the server is rate limiting or away."""
-    delay = _BACKOFF_START
-    give_up: float | None = None
-    while True:
-        try:
-            return future.result()
-        except WorkbenchError as e:
-            if not _retryable(e):
-                raise
-            now = time.monotonic()
-            if give_up is None:
-                give_up = now + retry_deadline
-            if now + delay > give_up:
-                raise
-            if on_retry is not None:
-                on_retry(e, delay)
-            if stop is not None:
-                if stop.wait(delay):
-                    raise _Stopped from e
-            else:
-                time.sleep(delay)
-            delay = min(delay * 2, _BACKOFF_CAP)
-            future = again()
 
 
 def _row_count(resp: Any) -> int:
@@ -308,9 +370,10 @@ def list_workflows(
     failure never fails the listing). ``progress=False`` makes no extra call.
 
     Interruption: a KeyboardInterrupt (Ctrl-C, Jupyter's Stop) or ``stop.set()`` from another
-    thread ends the listing early. The pages already received — including one received but not
-    yet converted — are returned as the frame, a :class:`ListingInterrupted` warning says how
-    many rows it holds, and ``frame.attrs`` records ``complete=False`` and the
+    thread ends the listing early. Every page already handed to the conversion — including one
+    whose conversion the interrupt cut short — is returned as the frame (whole pages, each
+    once); the page still on the wire is dropped. A :class:`ListingInterrupted` warning says how
+    many rows the frame holds, and ``frame.attrs`` records ``complete=False`` and the
     ``next_page_token`` to continue from. A complete listing has ``attrs["complete"] = True``.
     ``attrs["retries"]`` counts the page requests that were retried.
 
