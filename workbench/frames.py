@@ -356,9 +356,9 @@ _RowCount = _VIEWS["RowCount"]
 class ListPage:
     """One ``ListWorkflowExecutionsResponse`` as received, parsed for :func:`page_columns`.
 
-    Use :meth:`FromString` as the response deserializer of ``ListWorkflowExecutionsRequest``:
-    it parses the merged view of the page (several times faster than the full message); the
-    per-row view is parsed only if a column needs it.
+    Use :meth:`FromString` as the response deserializer of ``ListWorkflowExecutionsRequest``.
+    The merged view of the page is parsed on first use (several times faster than the full
+    message), the per-row view only if a column needs it.
     """
 
     __slots__ = ("_merged", "_rows", "data", "next_page_token", "row_count")
@@ -376,10 +376,13 @@ class ListPage:
 
     @classmethod
     def FromString(cls, data: bytes) -> ListPage:
-        """Wrap a serialized ``ListWorkflowExecutionsResponse``."""
-        page = cls(data)
-        page._merged = _MergedPage.FromString(data).executions
-        return page
+        """Wrap a serialized ``ListWorkflowExecutionsResponse``.
+
+        Only the row count and the next page token are read here (on the thread that receives
+        the page, so that it can ask for the next one at once); the columns are parsed by
+        :func:`page_columns`, on the thread that converts.
+        """
+        return cls(data)
 
     def __len__(self) -> int:
         return self.row_count
