@@ -55,7 +55,13 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter
 
 import workbench
-from workbench.frames import STATUS_NAMES, ListPage, page_columns, workflows_frame
+from workbench.frames import (
+    STATUS_NAMES,
+    WORKFLOW_COLUMNS,
+    ListPage,
+    page_columns,
+    workflows_frame,
+)
 from workbench.workflows import iter_pages
 
 ROOT = Path(__file__).resolve().parent
@@ -176,28 +182,8 @@ def temporalio_list(address: str) -> Callable[[], int]:
     client = loop.run_until_complete(Client.connect(address, namespace="default"))
 
     async def collect() -> pd.DataFrame:
-        cols: dict[str, list[Any]] = {
-            k: []
-            for k in (
-                "workflow_id",
-                "run_id",
-                "workflow_type",
-                "status",
-                "start_time",
-                "execution_time",
-                "close_time",
-                "task_queue",
-                "history_length",
-                "history_size_bytes",
-                "state_transition_count",
-                "parent_workflow_id",
-                "parent_run_id",
-                "root_workflow_id",
-                "root_run_id",
-                "memo",
-                "memo_error",
-            )
-        }
+        # The same columns s.workflows() builds, less "duration" (computed by pandas below).
+        cols: dict[str, list[Any]] = {k: [] for k in WORKFLOW_COLUMNS if k != "duration"}
         search: list[dict[str, Any]] = []
         async for wf in client.list_workflows("", page_size=1000):
             info = wf.raw_info
