@@ -90,7 +90,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
-from temporalio.api.common.v1 import Memo, Payload, SearchAttributes
+from pandas.api.types import infer_dtype
+from temporalio.api.common.v1 import Payload, SearchAttributes
 from temporalio.api.enums.v1 import (
     ParentClosePolicy,
     PendingActivityState,
@@ -101,6 +102,7 @@ from temporalio.converter import DataConverter
 
 from ._enums import enum_labels
 from ._gc import gc_paused
+from .values import json_plain_scanner
 
 __all__ = [
     "PENDING_ACTIVITY_COLUMNS",
@@ -110,6 +112,7 @@ __all__ = [
     "WORKFLOW_COLUMNS",
     "DecodeMemo",
     "ListPage",
+    "MemoPlan",
     "PageColumns",
     "decode_search_attributes",
     "default_decode_memo",
@@ -121,7 +124,17 @@ __all__ = [
 ]
 
 DecodeMemo = Callable[[Sequence[Payload]], list[tuple[Any, str | None]]]
-"""Decodes payloads to ``(value, error)`` pairs, one per payload, never raising."""
+"""Decodes payloads to ``(value, error)`` pairs, one per payload, never raising.
+
+A decoder may also have a ``plan`` method (:data:`MemoPlan`) that lets a page's memo values be
+decoded by whole groups of one encoding, without a ``Payload`` message each."""
+
+MemoPlan = Callable[[bytes, bytes | None], tuple[str, Any] | None]
+"""``plan(encoding, key_id)``: how the decoder treats every payload of that ``encoding`` (and,
+for ``binary/encrypted``, that ``encryption-key-id``): ``("error", text)`` when it cannot decode
+them (each gets ``text``), ``("json", scan)`` when their ``data`` is JSON read by ``scan`` (a
+``json`` scanner: ``scan(text, 0) -> (value, end)``; data it does not read whole goes to the
+decoder itself), or ``None`` when the decoder must see each ``Payload``."""
 
 _STATUS_LABELS = enum_labels(WorkflowExecutionStatus, "WORKFLOW_EXECUTION_STATUS_")
 STATUS_NAMES: tuple[str, ...] = tuple(
@@ -168,32 +181,57 @@ _OPTIONAL_STRING_FIELDS = ("parent_workflow_id", "parent_run_id", "root_workflow
 _INT_FIELDS = ("history_length", "history_size_bytes", "state_transition_count")
 _TIME_FIELDS = ("start_time", "execution_time", "close_time")
 _NAT = np.iinfo(np.int64).min
+_ENCODING_KEY = "encoding"
+_KEY_ID_KEY = "encryption-key-id"
+_ENCRYPTED = b"binary/encrypted"
+_JSON_PLAIN = b"json/plain"
 _NS = 1_000_000_000
 
 
 # ------------------------------------------------------------------------------ memo decoding
-def default_decode_memo(payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
-    """Decode payloads with temporalio's default payload converter, one ``(value, error)`` each.
+class _DefaultMemoDecoder:
+    """:func:`default_decode_memo`: a function with a :data:`MemoPlan`."""
 
-    A payload the converter cannot read (an unknown encoding such as ``binary/encrypted`` —
-    that needs a codec — or malformed JSON) gives ``(None, "<why>")``; this never raises.
-    """
-    converter = DataConverter.default.payload_converter
-    known = _known_encodings()
-    out: list[tuple[Any, str | None]] = []
-    for p in payloads:
-        metadata = p.metadata
-        encoding = metadata.get("encoding", b"")
-        if known is not None and encoding not in known:
-            key_id = metadata.get("encryption-key-id", b"")
-            out.append((None, _unknown_encoding(encoding, key_id)))
-            continue
-        try:
-            out.append((converter.from_payloads([p])[0], None))
-        except Exception as e:
-            cause = e.__cause__
-            out.append((None, f"{e}: {cause}" if cause is not None else str(e)))
-    return out
+    def __call__(self, payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
+        """Decode payloads with temporalio's default payload converter, one ``(value, error)``
+        each.
+
+        A payload the converter cannot read (an unknown encoding such as ``binary/encrypted`` —
+        that needs a codec — or malformed JSON) gives ``(None, "<why>")``; this never raises.
+        """
+        converter = DataConverter.default.payload_converter
+        known = _known_encodings()
+        out: list[tuple[Any, str | None]] = []
+        for p in payloads:
+            metadata = p.metadata
+            encoding = metadata.get("encoding", b"")
+            if known is not None and encoding not in known:
+                key_id = metadata.get("encryption-key-id", b"")
+                out.append((None, _unknown_encoding(encoding, key_id)))
+                continue
+            try:
+                out.append((converter.from_payloads([p])[0], None))
+            except Exception as e:
+                cause = e.__cause__
+                out.append((None, f"{e}: {cause}" if cause is not None else str(e)))
+        return out
+
+    def plan(self, encoding: bytes, key_id: bytes | None) -> tuple[str, Any] | None:
+        """The :data:`MemoPlan` of the default converter."""
+        if encoding == _JSON_PLAIN:
+            scan = json_plain_scanner(None)
+            return None if scan is None else ("json", scan)
+        known = _known_encodings()
+        if known is None or encoding in known:
+            return None
+        return ("error", _unknown_encoding(encoding, key_id or b""))
+
+
+default_decode_memo = _DefaultMemoDecoder()
+"""Decode payloads with temporalio's default payload converter, one ``(value, error)`` each.
+
+A payload the converter cannot read (an unknown encoding such as ``binary/encrypted`` — that
+needs a codec — or malformed JSON) gives ``(None, "<why>")``; this never raises."""
 
 
 @cache
@@ -292,7 +330,7 @@ _VIEW_SPECS: dict[str, list[tuple[str, int, int, int, str]]] = {
         ("history_length", 6, _I64, _MANY, ""),
         ("parent_execution", 8, _M, _ONE, _P + "Executions"),
         ("execution_time", 9, _M, _ONE, _P + "Timestamps"),
-        ("memo", 10, _M, _ONE, _P + "Memos"),
+        ("memo", 10, _B, _MANY, ""),
         ("search_attributes", 11, _M, _ONE, _P + "SearchAttributes"),
         ("task_queue", 13, _S, _MANY, ""),
         ("state_transition_count", 14, _I64, _MANY, ""),
@@ -302,7 +340,12 @@ _VIEW_SPECS: dict[str, list[tuple[str, int, int, int, str]]] = {
     "Executions": [("workflow_id", 1, _S, _MANY, ""), ("run_id", 2, _S, _MANY, "")],
     "Names": [("name", 1, _S, _MANY, "")],
     "Timestamps": [("seconds", 1, _I64, _MANY, ""), ("nanos", 2, _I32, _MANY, "")],
-    "Memos": [("fields", 1, _M, _ONE, _P + "MemoEntries")],
+    # -- memos of many rows, joined: as columns, or as Payload messages
+    "MemoColumns": [("fields", 1, _M, _ONE, _P + "MemoEntryColumns")],
+    "MemoEntryColumns": [("key", 1, _S, _MANY, ""), ("value", 2, _M, _ONE, _P + "PayloadColumns")],
+    "PayloadColumns": [("metadata", 1, _B, _MANY, ""), ("data", 2, _B, _MANY, "")],
+    "MetaEntries": [("key", 1, _S, _MANY, ""), ("value", 2, _B, _MANY, "")],
+    "MemoPayloads": [("fields", 1, _M, _ONE, _P + "MemoEntries")],
     "MemoEntries": [
         ("key", 1, _S, _MANY, ""),
         ("value", 2, _M, _MANY, ".temporal.api.common.v1.Payload"),
@@ -351,6 +394,10 @@ _Names = _VIEWS["Names"]
 _Timestamps = _VIEWS["Timestamps"]
 _EntryList = _VIEWS["EntryList"]
 _RowCount = _VIEWS["RowCount"]
+_Row = _VIEWS["Row"]
+_MemoColumns = _VIEWS["MemoColumns"]
+_MemoPayloads = _VIEWS["MemoPayloads"]
+_MetaEntries = _VIEWS["MetaEntries"]
 
 
 class ListPage:
@@ -361,16 +408,18 @@ class ListPage:
     message), the per-row view only if a column needs it.
     """
 
-    __slots__ = ("_merged", "_rows", "data", "next_page_token", "row_count")
+    __slots__ = ("_first", "_merged", "_rows", "data", "next_page_token", "row_count")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
         """The serialized response."""
         counted = _RowCount.FromString(data)
-        self.row_count: int = len(counted.executions)
+        rows = counted.executions
+        self.row_count: int = len(rows)
         """Number of executions in the page."""
         self.next_page_token: bytes = counted.next_page_token
         """The token of the next page; empty on the last page."""
+        self._first: bytes = rows[0] if rows else b""
         self._merged: Any = None
         self._rows: Any = None
 
@@ -400,6 +449,12 @@ class ListPage:
         if self._rows is None:
             self._rows = _ListPageView.FromString(self.data).executions
         return self._rows  # type: ignore[no-any-return]
+
+    def row(self, index: int) -> Any:
+        """The per-row view of one row (the first one without parsing the others)."""
+        if index == 0 and self._rows is None:
+            return _Row.FromString(self._first)
+        return self.rows[index]
 
     def truncate(self, rows: int) -> None:
         """Keep only the first ``rows`` executions (for a listing's ``limit``)."""
@@ -507,14 +562,21 @@ def _entry_rows(blobs: list[bytes]) -> np.ndarray[Any, Any]:
 
 
 def _group(keys: list[str], n: int) -> tuple[list[str], list[np.ndarray[Any, Any]], bool]:
-    """Entry positions per key (in order), and whether every row has every key exactly once."""
-    codes, names = pd.factorize(np.array(keys, dtype=object))
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
-    groups = [order[bounds[g] : bounds[g + 1]] for g in range(len(names))]
+    """Entry positions per key (keys in order of first occurrence), and whether every row has
+    every key exactly once."""
+    index: dict[str, Any] = dict.fromkeys(keys)
+    names = list(index)
+    if len(names) == 1:
+        groups = [np.arange(len(keys))]
+    else:
+        index.update(zip(names, range(len(names)), strict=True))
+        codes = np.fromiter(map(index.__getitem__, keys), np.intp, len(keys))
+        order = np.argsort(codes, kind="stable")
+        bounds = np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]
+        groups = np.split(order, bounds)
     # A map has each key at most once per row, so n occurrences of a key mean every row has it.
     uniform = all(len(g) == n for g in groups)
-    return [str(x) for x in names], groups, uniform
+    return names, groups, uniform
 
 
 # ------------------------------------------------------------------------------ page columns
@@ -522,7 +584,8 @@ def _group(keys: list[str], n: int) -> tuple[list[str], list[np.ndarray[Any, Any
 class _SearchColumn:
     type: str | None
     rows: list[np.ndarray[Any, Any]] = field(default_factory=list)
-    values: list[Any] = field(default_factory=list)
+    values: list[np.ndarray[Any, Any]] = field(default_factory=list)
+    every_row: bool = True
 
 
 @dataclass
@@ -546,9 +609,10 @@ class PageColumns:
     """Decoded memo per row."""
     memo_error: list[str | None]
     """Memo decode errors per row."""
-    search: dict[str, tuple[str | None, np.ndarray[Any, Any], Any]]
-    """Search attribute name → (type, row positions, values: a list of JSON values, or an
-    array for the numeric and boolean types)."""
+    search: dict[str, tuple[str | None, np.ndarray[Any, Any] | None, np.ndarray[Any, Any]]]
+    """Search attribute name → (type, row positions or ``None`` for every row, values: an
+    int64/float64/bool array for Int/Double/Bool columns whose values all have that type, else
+    an object array of JSON values)."""
 
 
 def page_columns(page: Any, *, decode_memo: DecodeMemo | None = None) -> PageColumns:
@@ -564,7 +628,7 @@ def page_columns(page: Any, *, decode_memo: DecodeMemo | None = None) -> PageCol
     merged = listing.merged
     # The decoder may wait on a codec server: the collector is paused around everything else
     # (the columns allocate thousands of containers that form no cycles; see workbench._gc).
-    memo = _page_memo(merged.memo.fields, listing, decode_memo or default_decode_memo)
+    memo = _page_memo(merged.memo, listing, decode_memo or default_decode_memo)
     with gc_paused():
         wid, rid = _ids(merged.execution, listing, "execution")
         pwid, prid = _ids(merged.parent_execution, listing, "parent_execution")
@@ -594,115 +658,227 @@ def page_columns(page: Any, *, decode_memo: DecodeMemo | None = None) -> PageCol
         )
 
 
-def _page_memo(entries: Any, listing: ListPage, decode: DecodeMemo) -> dict[str, Any]:
+def _page_memo(blobs: Any, listing: ListPage, decode: DecodeMemo) -> dict[str, Any]:
+    """The memo column of one page, from the serialized memo of each row that has one."""
     n = listing.row_count
-    keys = list(entries.key)
-    if not keys:
+    present = list(blobs)
+    if not present:
         return {"memo": [None] * n, "memo_error": [None] * n}
-    payloads = list(entries.value)
-    if len(payloads) != len(keys):  # an entry without a value: read the maps row by row
-        return _page_memo_per_row(listing, decode)
-    results = _safe_decode(decode, payloads)
+    joined = b"".join(present)
+    entries = _MemoColumns.FromString(joined).fields
+    keys = list(entries.key)
+    values, errors = _memo_values(entries, keys, joined, decode)
     with gc_paused():
-        return _memo_rows(listing, decode, keys, results)
+        if len(present) == n:
+            names, groups, uniform = _group(keys, n)
+            if uniform:  # every row has every key: the k-th occurrence of a key is row k's
+                return _memo_rows(n, names, groups, values, errors)
+        return _page_memo_per_row(listing, keys, values, errors)
+
+
+def _memo_values(
+    entries: Any, keys: list[str], joined: bytes, decode: DecodeMemo
+) -> tuple[list[Any], list[str | None]]:
+    """Decode the memo values of a page: whole groups of payloads at once where the decoder
+    has a :data:`MemoPlan` for their encoding, the rest as ``Payload`` messages."""
+    count = len(keys)
+    values: list[Any] = [None] * count
+    errors: list[str | None] = [None] * count
+    columns = entries.value
+    datas = list(columns.data)
+    shapes = _payload_shapes(list(columns.metadata), count) if len(datas) == count else None
+    plan = getattr(decode, "plan", None)
+    general = list(range(count))
+    if shapes is not None and plan is not None:
+        general = []
+        for shape, members in shapes.items():
+            how = plan(*shape)
+            if how is None:
+                general += members
+            elif how[0] == "error":
+                for i in members:
+                    errors[i] = how[1]
+            else:  # ("json", scan): the scanner of the converter's json/plain decoding
+                scan = how[1]
+                for i in members:
+                    try:
+                        text = datas[i].decode()
+                        value, end = scan(text, 0)
+                    except (ValueError, StopIteration, RecursionError):
+                        end = -1
+                    if end == len(text):
+                        values[i] = value
+                    else:  # not plain UTF-8 JSON: the decoder's converter decides
+                        general.append(i)
+    if general:
+        general.sort()
+        payloads = _MemoPayloads.FromString(joined).fields.value
+        results = _safe_decode(decode, [payloads[i] for i in general])
+        for i, (value, error) in zip(general, results, strict=True):
+            values[i] = value
+            errors[i] = error
+    return values, errors
+
+
+def _payload_shapes(
+    metadata: list[bytes], count: int
+) -> dict[tuple[bytes, bytes | None], list[int]] | None:
+    """Payload indices by (``encoding``, ``encryption-key-id`` of encrypted payloads), from the
+    serialized metadata entries of ``count`` payloads in order; ``None`` if they cannot be lined
+    up (a payload without an encoding, or key ids on only some payloads)."""
+    distinct = set(metadata)
+    if len(metadata) == count * len(distinct) and all(
+        metadata.count(entry) == count for entry in distinct
+    ):
+        # Each entry occurs once per payload (a key occurs at most once in a payload's map):
+        # every payload has the same metadata, the usual case.
+        merged = _MetaEntries.FromString(b"".join(distinct))
+        meta = dict(zip(merged.key, merged.value, strict=True))
+        encoding = meta.get(_ENCODING_KEY)
+        if encoding is None:
+            return None
+        key_id = meta.get(_KEY_ID_KEY) if encoding == _ENCRYPTED else None
+        return {(encoding, key_id): list(range(count))}
+    merged = _MetaEntries.FromString(b"".join(metadata))
+    keys = list(merged.key)
+    if keys.count(_ENCODING_KEY) != count:
+        return None
+    values = list(merged.value)
+    encodings = [v for k, v in zip(keys, values, strict=True) if k == _ENCODING_KEY]
+    with_ids = keys.count(_KEY_ID_KEY)
+    if with_ids == 0:
+        key_ids: list[bytes | None] = [None] * count
+    elif with_ids == count:
+        key_ids = [v for k, v in zip(keys, values, strict=True) if k == _KEY_ID_KEY]
+    else:
+        return None
+    shapes: dict[tuple[bytes, bytes | None], list[int]] = {}
+    for i, (encoding, key_id) in enumerate(zip(encodings, key_ids, strict=True)):
+        shapes.setdefault((encoding, key_id if encoding == _ENCRYPTED else None), []).append(i)
+    return shapes
 
 
 def _memo_rows(
-    listing: ListPage, decode: DecodeMemo, keys: list[str], results: list[tuple[Any, str | None]]
+    n: int,
+    names: list[str],
+    groups: list[np.ndarray[Any, Any]],
+    values: list[Any],
+    errors: list[str | None],
 ) -> dict[str, Any]:
-    n = listing.row_count
-    names, groups, uniform = _group(keys, n)
-    if not uniform:
-        return _page_memo_per_row(listing, decode, keys, results)
-    # Every row has every key: the k-th occurrence of a key is row k's.
-    values = [[results[i][0] for i in g.tolist()] for g in groups]
-    memo = list(map(dict, map(zip, repeat(names), zip(*values, strict=True))))
-    errors: list[str | None] = [None] * n
+    value_of = _objects(values)
+    columns = [value_of[g] for g in groups]
+    if len(names) == 1:
+        (name,) = names
+        memo = [{name: v} for v in columns[0].tolist()]
+    else:
+        memo = list(map(dict, map(zip, repeat(names), zip(*columns, strict=True))))
+    if errors.count(None) == len(errors):
+        return {"memo": memo, "memo_error": [None] * n}
+    error_of = _objects(errors)
+    row_errors: list[str | None] = [None] * n
+    texts: dict[tuple[str, str], str] = {}  # one string per key and error, shared by the rows
     for name, g in zip(names, groups, strict=True):
-        for r, i in enumerate(g.tolist()):
-            error = results[i][1]
-            if error is not None:
-                previous = errors[r]
-                text = f"{name}: {error}"
-                errors[r] = text if previous is None else f"{previous}; {text}"
-    return {"memo": memo, "memo_error": errors}
+        for r, error in enumerate(error_of[g].tolist()):
+            if error is None:
+                continue
+            text = texts.get((name, error))
+            if text is None:
+                text = texts[(name, error)] = f"{name}: {error}"
+            previous = row_errors[r]
+            row_errors[r] = text if previous is None else f"{previous}; {text}"
+    return {"memo": memo, "memo_error": row_errors}
 
 
 def _page_memo_per_row(
-    listing: ListPage,
-    decode: DecodeMemo,
-    keys: list[str] | None = None,
-    results: list[tuple[Any, str | None]] | None = None,
+    listing: ListPage, keys: list[str], values: list[Any], errors: list[str | None]
 ) -> dict[str, Any]:
     n = listing.row_count
     memo: list[dict[str, Any] | None] = [None] * n
-    errors: list[str | None] = [None] * n
-    blobs = list(map(attrgetter("memo"), listing.rows))
-    if keys is None or results is None:
-        holders = [Memo.FromString(b).fields for b in blobs]
-        keys = [k for m in holders for k in m]
-        results = _safe_decode(decode, [m[k] for m in holders for k in m])
-    for r, key, (value, error) in zip(_entry_rows(blobs).tolist(), keys, results, strict=True):
+    row_errors: list[str | None] = [None] * n
+    entry_rows = _entry_rows(_blobs(listing, "memo")).tolist()
+    for r, key, value, error in zip(entry_rows, keys, values, errors, strict=True):
         d = memo[r]
         if d is None:
             d = memo[r] = {}
         d[key] = value
         if error is not None:
-            previous = errors[r]
-            errors[r] = f"{key}: {error}" if previous is None else f"{previous}; {key}: {error}"
-    return {"memo": memo, "memo_error": errors}
+            previous = row_errors[r]
+            text = f"{key}: {error}"
+            row_errors[r] = text if previous is None else f"{previous}; {text}"
+    return {"memo": memo, "memo_error": row_errors}
 
 
 def _page_search_attributes(
     entries: Any, listing: ListPage
-) -> dict[str, tuple[str | None, np.ndarray[Any, Any], Any]]:
+) -> dict[str, tuple[str | None, np.ndarray[Any, Any] | None, np.ndarray[Any, Any]]]:
+    """Search-attribute columns of one page: every value is decoded by a single
+    ``json.loads`` over the page, then split by name with numpy."""
     n = listing.row_count
     keys = list(entries.key)
     if not keys:
         return {}
     datas = list(entries.value.data)
+    entry_rows: np.ndarray[Any, Any] | None
     if len(datas) != len(keys):  # a payload without data: read the payloads row by row
         holders = [SearchAttributes.FromString(r.search_attributes) for r in listing.rows]
         keys = [k for m in holders for k in m.indexed_fields]
         datas = [m.indexed_fields[k].data for m in holders for k in m.indexed_fields]
         names, groups, _uniform = _group(keys, n)
         counts = [len(m.indexed_fields) for m in holders]
-        entry_rows: np.ndarray[Any, Any] | None = np.repeat(np.arange(n), counts)
+        entry_rows = np.repeat(np.arange(n), counts)
     else:
         names, groups, uniform = _group(keys, n)
         # Every row has every key: the k-th occurrence of a key is row k's.
         entry_rows = None if uniform else _entry_rows(_blobs(listing, "search_attributes"))
-    every_row = np.arange(n)
-    types: dict[str, str | None] = {}
-    out: dict[str, tuple[str | None, np.ndarray[Any, Any], Any]] = {}
+    values = _objects(_json_values(datas))
+    types = _search_types(listing, names, groups, entry_rows)
+    out: dict[str, tuple[str | None, np.ndarray[Any, Any] | None, np.ndarray[Any, Any]]] = {}
     for name, idx in zip(names, groups, strict=True):
-        column_rows = every_row if entry_rows is None else entry_rows[idx]
-        if name not in types:  # the type metadata of a payload of this row holds for the page
-            first = SearchAttributes.FromString(listing.rows[int(column_rows[0])].search_attributes)
-            types.update({k: _payload_type(p) for k, p in first.indexed_fields.items()})
         type_name = types.get(name)
-        column = [datas[i] for i in idx.tolist()]
-        out[name] = (type_name, column_rows, _decode_search_column(type_name, column))
+        rows = None if entry_rows is None else entry_rows[idx]
+        out[name] = (type_name, rows, _typed_values(type_name, values[idx]))
     return out
+
+
+def _search_types(
+    listing: ListPage,
+    names: list[str],
+    groups: list[np.ndarray[Any, Any]],
+    entry_rows: np.ndarray[Any, Any] | None,
+) -> dict[str, str | None]:
+    """Each search attribute's ``type`` metadata, read from the first row that has it (the
+    type of a name holds for the namespace)."""
+    types: dict[str, str | None] = {}
+    for name, idx in zip(names, groups, strict=True):
+        if name in types:
+            continue
+        row = 0 if entry_rows is None else int(entry_rows[idx[0]])
+        holder = SearchAttributes.FromString(listing.row(row).search_attributes)
+        types.update({k: _payload_type(p) for k, p in holder.indexed_fields.items()})
+    return types
+
+
+_KINDS = {"Int": ("integer",), "Double": ("floating", "integer", "mixed-integer-float")}
+
+
+def _typed_values(type_name: str | None, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A search attribute's JSON values; a numpy array of its type for Int, Double and Bool
+    columns whose values all have that type, else the objects as they are."""
+    if type_name in ("Int", "Double", "Bool"):
+        kind = infer_dtype(values, skipna=False)
+        try:
+            if type_name == "Bool":
+                if kind == "boolean":
+                    return values.astype(bool)
+            elif kind in _KINDS[type_name]:
+                return values.astype(np.int64 if type_name == "Int" else np.float64)
+        except OverflowError:
+            pass  # an Int beyond int64: keep the Python values
+    return values
 
 
 def _blobs(listing: ListPage, field_name: str) -> list[bytes]:
     return list(map(attrgetter(field_name), listing.rows))
-
-
-def _decode_search_column(type_name: str | None, datas: list[bytes]) -> Any:
-    """A search attribute's JSON values; numbers and booleans as numpy arrays."""
-    values = _json_values(datas)
-    try:
-        if type_name == "Int" and set(map(type, values)) == {int}:
-            return np.array(values, dtype=np.int64)
-        if type_name == "Double" and set(map(type, values)) <= {int, float}:
-            return np.array(values, dtype=np.float64)
-        if type_name == "Bool" and set(map(type, values)) == {bool}:
-            return np.array(values, dtype=bool)
-    except OverflowError:
-        pass  # an Int beyond int64: keep the Python values
-    return values
 
 
 def _json_values(datas: list[bytes]) -> list[Any]:
@@ -752,48 +928,53 @@ def _categorical(codes: np.ndarray[Any, Any], names: Sequence[str]) -> pd.Catego
     return pd.Categorical.from_codes(cat.astype(np.int8), dtype=dtype)
 
 
-def _search_column(type_name: str | None, n: int, rows: np.ndarray[Any, Any], values: Any) -> Any:
-    """One search-attribute column of length ``n`` with ``values`` at ``rows``."""
+def _search_column(
+    type_name: str | None, n: int, rows: np.ndarray[Any, Any] | None, values: np.ndarray[Any, Any]
+) -> Any:
+    """One search-attribute column of length ``n`` with ``values`` at ``rows`` (every row when
+    ``rows`` is ``None``)."""
+    where: Any = slice(None) if rows is None else rows
     try:
         if type_name in ("Keyword", "Text"):
+            if rows is None:
+                return pd.array(values, dtype="str")  # converts any non-string value with str()
             arr = np.full(n, None, dtype=object)
-            arr[rows] = _objects(values)
-            return pd.array(arr, dtype="str")  # converts any non-string value with str()
-        if type_name == "Int":
+            arr[where] = values
+            return pd.array(arr, dtype="str")
+        if type_name == "Int" and values.dtype == np.int64:
             ints = np.zeros(n, dtype=np.int64)
             mask = np.ones(n, dtype=bool)
-            ints[rows] = values
-            mask[rows] = False
+            ints[where] = values
+            mask[where] = False
             return pd.arrays.IntegerArray(ints, mask)
-        if type_name == "Double":
+        if type_name == "Double" and values.dtype == np.float64:
             floats = np.full(n, np.nan)
-            if not isinstance(values, np.ndarray):
-                values = [np.nan if v is None else v for v in values]
-            floats[rows] = values
+            floats[where] = values
             return floats
-        if type_name == "Bool":
+        if type_name == "Bool" and values.dtype == bool:
             bools = np.zeros(n, dtype=bool)
             mask = np.ones(n, dtype=bool)
-            bools[rows] = values
-            mask[rows] = False
+            bools[where] = values
+            mask[where] = False
             return pd.arrays.BooleanArray(bools, mask)
-        if type_name == "Datetime":
-            parsed = pd.to_datetime(pd.Series(values, dtype=object), utc=True, format="ISO8601")
+        if type_name == "Datetime" and infer_dtype(values, skipna=False) == "string":
+            parsed = pd.to_datetime(values, utc=True, format="ISO8601")
             ns = np.full(n, _NAT, dtype=np.int64)
-            ns[rows] = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
+            ns[where] = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
             return pd.DatetimeIndex(pd.to_datetime(ns.view("M8[ns]"), utc=True))
-        if type_name == "KeywordList" and str in set(map(type, values)):
-            values = [[v] if isinstance(v, str) else v for v in values]  # a single keyword
+        if type_name == "KeywordList":
+            single = [i for i, v in enumerate(values.tolist()) if isinstance(v, str)]
+            if single:  # a single keyword
+                values = values.copy()
+                values[single] = _objects([[v] for v in values[single].tolist()])
     except (TypeError, ValueError, OverflowError):
         pass  # a value of an unexpected shape: keep the column, as plain Python objects
-    if isinstance(values, np.ndarray):
-        values = values.tolist()
     objects = np.full(n, None, dtype=object)
-    objects[rows] = _objects(values)
+    objects[where] = values.astype(object) if values.dtype != object else values
     return objects
 
 
-def _objects(values: list[Any]) -> np.ndarray[Any, Any]:
+def _objects(values: Sequence[Any]) -> np.ndarray[Any, Any]:
     """A 1-d object array of ``values`` (which may be lists: ``np.array`` would nest them)."""
     return np.fromiter(values, dtype=object, count=len(values))
 
@@ -852,8 +1033,8 @@ def _assemble(parts: list[PageColumns]) -> pd.DataFrame:
     for name in _INT_FIELDS:
         data[name] = ints(name)
     for name in _OPTIONAL_STRING_FIELDS:
-        values = list(chain.from_iterable(p.strings[name] for p in parts))
-        data[name] = _strings(values, optional=True)
+        strings = list(chain.from_iterable(p.strings[name] for p in parts))
+        data[name] = _strings(strings, optional=True)
     memo = np.empty(n, dtype=object)
     memo[:] = list(chain.from_iterable(p.memo for p in parts))
     data["memo"] = memo
@@ -870,7 +1051,7 @@ def _assemble(parts: list[PageColumns]) -> pd.DataFrame:
 
 def _merge_search(
     parts: list[PageColumns],
-) -> dict[str, tuple[str | None, np.ndarray[Any, Any], Any]]:
+) -> dict[str, tuple[str | None, np.ndarray[Any, Any] | None, np.ndarray[Any, Any]]]:
     merged: dict[str, _SearchColumn] = {}
     offset = 0
     for p in parts:
@@ -880,19 +1061,26 @@ def _merge_search(
                 col = merged[name] = _SearchColumn(type_name)
             elif col.type != type_name:
                 col.type = None  # the type changed between pages: keep Python objects
-            col.rows.append(rows + offset)
+            col.rows.append(np.arange(offset, offset + p.n) if rows is None else rows + offset)
             col.values.append(values)
+            col.every_row = col.every_row and rows is None
         offset += p.n
     return {
-        name: (col.type, np.concatenate(col.rows), _concat_values(col.values))
+        name: (
+            col.type,
+            None if col.every_row and len(col.rows) == len(parts) else np.concatenate(col.rows),
+            _concat_values(col.values),
+        )
         for name, col in sorted(merged.items())
     }
 
 
-def _concat_values(chunks: list[Any]) -> Any:
-    if all(isinstance(c, np.ndarray) for c in chunks):
-        return np.concatenate(chunks)
-    return list(chain.from_iterable(c.tolist() if isinstance(c, np.ndarray) else c for c in chunks))
+def _concat_values(chunks: list[np.ndarray[Any, Any]]) -> np.ndarray[Any, Any]:
+    if len(chunks) == 1:
+        return chunks[0]
+    if len({c.dtype for c in chunks}) > 1:  # e.g. an Int column that overflowed on one page
+        chunks = [c.astype(object) for c in chunks]
+    return np.concatenate(chunks)
 
 
 # ------------------------------------------------------------------------------ describe

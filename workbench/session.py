@@ -117,9 +117,10 @@ class Session:
         """
         return namespaces_frame(self.connection)
 
-    def _decode_memo(self, payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
+    @property
+    def _decode_memo(self) -> _ChainMemo:
         """Memo values through the session's codec chain: memo is where users keep secrets."""
-        return [(value, decoded.error) for decoded, value in self.codec.decode_values(payloads)]
+        return _ChainMemo(self.codec)
 
     def workflows(
         self,
@@ -343,3 +344,18 @@ def connect(
         **kwargs,
     )
     return Session(settings, codec=codec)
+
+
+class _ChainMemo:
+    """A :data:`workbench.frames.DecodeMemo` (with its ``plan``) over a codec chain."""
+
+    __slots__ = ("chain",)
+
+    def __init__(self, chain: Chain) -> None:
+        self.chain = chain
+
+    def __call__(self, payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
+        return [(value, decoded.error) for decoded, value in self.chain.decode_values(payloads)]
+
+    def plan(self, encoding: bytes, key_id: bytes | None) -> tuple[str, Any] | None:
+        return self.chain.memo_plan(encoding, key_id)

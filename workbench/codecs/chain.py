@@ -24,6 +24,7 @@ CHUNK = 4096
 
 JSON_PLAIN = b"json/plain"
 _JSON_STACK = ("json/plain",)
+_NO_PAYLOAD = Payload()  # what routing by encoding is given: it reads only the encoding
 _ENCRYPTED_STACK = ("binary/encrypted",)
 _ENCRYPTED_JSON_STACK = ("binary/encrypted", "json/plain")
 
@@ -357,6 +358,22 @@ class Chain:
         decoded = [Decoded(current[i], stacks[i], key_ids[i], errors[i]) for i in range(count)]
         return decoded, finals
 
+    def memo_plan(self, encoding: bytes, key_id: bytes | None) -> tuple[str, Any] | None:
+        """How :meth:`decode_values` (default converter) treats every payload of one shape,
+        for callers that decode a column of payloads at once (see
+        :data:`workbench.frames.MemoPlan`): ``("json", scan)`` for ``json/plain`` read by the
+        SDK's own JSON converter, ``("error", text)`` for an encoding that no codec of the chain
+        claims and the converter does not read, ``None`` otherwise."""
+        if encoding == JSON_PLAIN:
+            scan = json_plain_scanner(None)
+            return None if scan is None else ("json", scan)
+        if encoding in DEFAULT_ENCODINGS_BYTES or not self._by_encoding:
+            return None
+        if self._route(_NO_PAYLOAD, encoding) >= 0:
+            return None
+        key_name = _name(key_id) if encoding == ENCRYPTED and key_id is not None else None
+        return ("error", _unknown(encoding, key_name))
+
     def decode_values(
         self, payloads: Sequence[Payload], converter: Any = None
     ) -> list[tuple[Decoded, Any]]:
@@ -451,6 +468,11 @@ class Chain:
         # data; Decoded keeps the bytes and makes its own Payload only if asked.
         scratch = Payload()
         parse = scratch.ParseFromString
+        defaults = DEFAULT_ENCODINGS_BYTES
+        route = self._route
+        # (encoding, key id) -> (encodings, key id, error) of payloads no codec claims: the
+        # general path's words, made once (a listing's memos are often all encrypted).
+        unclaimed: dict[tuple[bytes | None, bytes | None], tuple[tuple[str, ...], Any, str]] = {}
         for i, payload in enumerate(payloads):
             metadata = payload.metadata
             # .get(), never [key]: subscripting a protobuf map inserts missing keys.
@@ -495,6 +517,20 @@ class Chain:
                 data = scratch.data
                 keep = None
                 stack = _ENCRYPTED_JSON_STACK
+            elif encoding not in defaults and route(payload, encoding) < 0:
+                raw_id = metadata.get(KEY_ID) if encoding == ENCRYPTED else None
+                known = unclaimed.get((encoding, raw_id))
+                if known is None:
+                    key_name = None if raw_id is None else _name(raw_id)
+                    met: tuple[str, ...] = () if encoding is None else (_name(encoding),)
+                    known = unclaimed[(encoding, raw_id)] = (
+                        met,
+                        key_name,
+                        _unknown(encoding, key_name),
+                    )
+                met, key_name, error = known
+                out[i] = (Decoded(payload, met, key_name, error), None)
+                continue
             else:
                 rest.append(i)
                 rest_payloads.append(payload)
