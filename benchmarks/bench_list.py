@@ -9,7 +9,8 @@ measures, the methods interleaved within each run, medians over ``--runs``:
 (i)   raw grpcio ``ListWorkflowExecutions`` paging, page_size=1000, responses parsed, no
       conversion — the limit;
 (ii)  ``s.workflows(progress=False)`` — memo left encrypted (no codec: an error per row);
-(ii+) ``s.workflows(progress=False)`` with an AES-GCM memo decoder (decrypts every memo);
+(ii+) ``s.workflows(progress=False)`` on a session with ``codec=AesGcm(...)`` (decrypts every
+      memo);
 (ii') ``s.workflows()`` with its default progress bar (one extra count call);
 (iii) the ``temporalio`` client's ``list_workflows()`` iterated into the same DataFrame;
 (iv)  ``temporal workflow list -o jsonl`` read with ``pandas.read_json(lines=True)``.
@@ -37,7 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +46,16 @@ import _seed
 import grpc
 import numpy as np
 import pandas as pd
-from temporalio.api.common.v1 import Payload
 from temporalio.api.workflowservice.v1 import (
     ListWorkflowExecutionsRequest,
     ListWorkflowExecutionsResponse,
     WorkflowServiceStub,
 )
 from temporalio.client import Client
-from temporalio.converter import DataConverter
 
 import workbench
+from workbench import codecs
+from workbench._gc import gc_paused
 from workbench.frames import (
     STATUS_NAMES,
     WORKFLOW_COLUMNS,
@@ -127,27 +128,8 @@ def raw_grpc(address: str) -> Callable[[], int]:
     return run
 
 
-def aes_decode_memo(payloads: Sequence[Payload]) -> list[tuple[Any, str | None]]:
-    codec = _seed.AesGcmCodec()
-    converter = DataConverter.default.payload_converter
-    out: list[tuple[Any, str | None]] = []
-    for p in payloads:
-        try:
-            out.append((converter.from_payloads([codec.decrypt(p)])[0], None))
-        except Exception as e:
-            out.append((None, f"{type(e).__name__}: {e}"))
-    return out
-
-
-def workbench_list(
-    session: workbench.Session, *, progress: bool, decoder: Any = None
-) -> Callable[[], int]:
+def workbench_list(session: workbench.Session, *, progress: bool) -> Callable[[], int]:
     def run() -> int:
-        # The session decodes memo through its codec chain; (ii+) swaps in an AES-GCM decoder.
-        if decoder is not None:
-            session.__dict__["_decode_memo"] = decoder
-        else:
-            session.__dict__.pop("_decode_memo", None)
         df = session.workflows(progress=progress)
         assert df.attrs["complete"] and df.run_id.is_unique
         return len(df)
@@ -170,9 +152,11 @@ def conversion_only(session: workbench.Session) -> Callable[[], int]:
 
     def run() -> int:
         # A fresh ListPage per page, dropped once converted, as s.workflows() does (a page
-        # caches its parsed view).
+        # caches its parsed view), with the collector paused as s.workflows() pauses it.
         decode = session._decode_memo
-        return len(workflows_frame([page_columns(ListPage(d), decode_memo=decode) for d in raw]))
+        with gc_paused():
+            pages = [page_columns(ListPage(d), decode_memo=decode) for d in raw]
+            return len(workflows_frame(pages))
 
     return run
 
@@ -344,8 +328,11 @@ def main() -> None:
     try:
         session = workbench.connect(server.address, "default", env={})
         raw = raw_grpc(server.address)
+        aes = workbench.connect(
+            server.address, "default", env={}, codec=codecs.AesGcm({_seed.KEY_ID: _seed.KEY})
+        )
         wb = workbench_list(session, progress=False)
-        wb_aes = workbench_list(session, progress=False, decoder=aes_decode_memo)
+        wb_aes = workbench_list(aes, progress=False)
         wb_bar = workbench_list(session, progress=True)
         sdk = temporalio_list(server.address)
         cli = cli_list(server)
@@ -354,7 +341,7 @@ def main() -> None:
         methods: dict[str, Callable[[], Sample]] = {
             "(i) raw grpcio paging, no conversion": lambda: measure(raw),
             "(ii) `s.workflows(progress=False)`": lambda: measure(wb),
-            "(ii+) same, AES-GCM memo decoder": lambda: measure(wb_aes),
+            "(ii+) same, session `codec=AesGcm(...)`": lambda: measure(wb_aes),
             "(ii') `s.workflows()` (progress bar + count)": lambda: measure(wb_bar),
             "(iii) temporalio `list_workflows()` → DataFrame": lambda: measure(sdk),
             "(iv) `temporal workflow list -o jsonl` + pandas": cli,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import itertools
 import os
 import signal
 import threading
@@ -849,3 +850,65 @@ def test_column_wise_reading_matches_a_row_by_row_reading(uniform: bool) -> None
     else:
         assert df.SaInt.tolist() == [7] * 40
         assert df.memo_error.str.contains(TEST_KEY_ID).all()
+
+
+def _memo_page(shape: str, n: int = 24) -> list[Any]:
+    """Executions whose memo values come in several shapes at once (see the test below)."""
+    from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+
+    conv = DataConverter.default.payload_converter
+    out = []
+    for i in range(n):
+        e = WorkflowExecutionInfo(status=2)
+        e.execution.workflow_id, e.execution.run_id = f"m-{i}", f"mr-{i}"
+        fields = e.memo.fields
+        if shape == "two-keys":  # every value encrypted, under one of two key ids
+            fields["a"].CopyFrom(encrypt({"i": i}))
+            if i % 3 == 0:
+                fields["a"].metadata["encryption-key-id"] = b"retired-key"
+        elif shape == "mixed":  # JSON and encrypted values side by side, keys on some rows
+            fields["plain"].CopyFrom(conv.to_payloads([f"v{i}"])[0])
+            if i % 2:
+                fields["card"].CopyFrom(encrypt(i))
+            if i % 5 == 0:
+                fields["odd"].CopyFrom(Payload(metadata={"encoding": b"binary/zstd"}, data=b"?"))
+        else:  # "json": every value JSON, a few that only the SDK converter reads or rejects
+            data = b'{"i": %d}' % i
+            if i == 4:
+                data = b" 4 "  # surrounding space: not the scanner's, json.loads reads it
+            if i == 7:
+                data = b"{"  # broken
+            fields["j"].CopyFrom(Payload(metadata={"encoding": b"json/plain"}, data=data))
+        out.append(e)
+    return out
+
+
+@pytest.mark.parametrize("shape", ["two-keys", "mixed", "json"])
+@pytest.mark.parametrize("decoder", ["default", "chain", "aes-chain"])
+def test_memo_read_by_column_matches_each_payload_decoded_alone(shape: str, decoder: str) -> None:
+    """The listing decodes a page's memo values by groups of one shape (one error text for all
+    the payloads no codec reads, JSON read in one pass); every row must still say exactly
+    what decoding its own payloads alone says."""
+    from workbench.session import _ChainMemo
+
+    decode: Any = {
+        "default": frames.default_decode_memo,
+        "chain": _ChainMemo(codecs.DEFAULT),
+        "aes-chain": _ChainMemo(codecs.Chain(codecs.AesGcm({TEST_KEY_ID: TEST_KEY}))),
+    }[decoder]
+    execs = _memo_page(shape)
+    df = frames.workflows_frame([execs], decode_memo=decode)
+    assert len(df) == len(execs)
+    for e, (_, row) in zip(execs, df.iterrows(), strict=True):
+        keys = list(e.memo.fields)
+        alone = decode([e.memo.fields[k] for k in keys])
+        assert row.memo == {k: value for k, (value, _err) in zip(keys, alone, strict=True)}
+        failed = [f"{k}: {err}" for k, (_value, err) in zip(keys, alone, strict=True) if err]
+        if failed:  # in the order of the memo's entries
+            assert row.memo_error in {"; ".join(p) for p in itertools.permutations(failed)}
+        else:
+            assert pd.isna(row.memo_error)
+    if shape == "two-keys" and decoder == "aes-chain":
+        assert df.memo[1] == {"a": {"i": 1}} and "retired-key" in df.memo_error[0]
+    if shape == "json":
+        assert df.memo[4] == {"j": 4} and df.memo[7] == {"j": None} and "j: " in df.memo_error[7]

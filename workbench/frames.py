@@ -351,7 +351,7 @@ _VIEW_SPECS: dict[str, list[tuple[str, int, int, int, str]]] = {
         ("value", 2, _M, _MANY, ".temporal.api.common.v1.Payload"),
     ],
     "SearchAttributes": [("indexed_fields", 1, _M, _ONE, _P + "SearchEntries")],
-    "SearchEntries": [("key", 1, _S, _MANY, ""), ("value", 2, _M, _ONE, _P + "PayloadData")],
+    "SearchEntries": [("key", 1, _B, _MANY, ""), ("value", 2, _M, _ONE, _P + "PayloadData")],
     "PayloadData": [("data", 2, _B, _MANY, "")],
     # -- the number of rows; entries of one map, row by row
     "RowCount": [("executions", 1, _B, _MANY, ""), ("next_page_token", 2, _B, _ONE, "")],
@@ -561,22 +561,20 @@ def _entry_rows(blobs: list[bytes]) -> np.ndarray[Any, Any]:
     return np.repeat(np.arange(len(blobs), dtype=np.int64), counts)
 
 
-def _group(keys: list[str], n: int) -> tuple[list[str], list[np.ndarray[Any, Any]], bool]:
+def _group(keys: list[Any], n: int) -> tuple[list[Any], list[np.ndarray[Any, Any]], bool]:
     """Entry positions per key (keys in order of first occurrence), and whether every row has
     every key exactly once."""
-    index: dict[str, Any] = dict.fromkeys(keys)
-    names = list(index)
+    codes, names = pd.factorize(np.array(keys, dtype=object))
     if len(names) == 1:
         groups = [np.arange(len(keys))]
     else:
-        index.update(zip(names, range(len(names)), strict=True))
-        codes = np.fromiter(map(index.__getitem__, keys), np.intp, len(keys))
-        order = np.argsort(codes, kind="stable")
+        codes = codes.astype(np.int16 if len(names) < 2**15 else np.int64)
+        order = np.argsort(codes, kind="stable")  # a radix sort for 16-bit codes
         bounds = np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]
         groups = np.split(order, bounds)
     # A map has each key at most once per row, so n occurrences of a key mean every row has it.
     uniform = all(len(g) == n for g in groups)
-    return names, groups, uniform
+    return names.tolist(), groups, uniform
 
 
 # ------------------------------------------------------------------------------ page columns
@@ -696,8 +694,11 @@ def _memo_values(
             if how is None:
                 general += members
             elif how[0] == "error":
-                for i in members:
-                    errors[i] = how[1]
+                if len(members) == count:
+                    errors = [how[1]] * count
+                else:
+                    for i in members:
+                        errors[i] = how[1]
             else:  # ("json", scan): the scanner of the converter's json/plain decoding
                 scan = how[1]
                 for i in members:
@@ -774,6 +775,9 @@ def _memo_rows(
         memo = list(map(dict, map(zip, repeat(names), zip(*columns, strict=True))))
     if errors.count(None) == len(errors):
         return {"memo": memo, "memo_error": [None] * n}
+    if len(names) == 1:  # one text per distinct error, shared by the rows
+        texts1 = {e: None if e is None else f"{name}: {e}" for e in set(errors)}
+        return {"memo": memo, "memo_error": list(map(texts1.__getitem__, errors))}
     error_of = _objects(errors)
     row_errors: list[str | None] = [None] * n
     texts: dict[tuple[str, str], str] = {}  # one string per key and error, shared by the rows
@@ -814,26 +818,34 @@ def _page_search_attributes(
     """Search-attribute columns of one page: every value is decoded by a single
     ``json.loads`` over the page, then split by name with numpy."""
     n = listing.row_count
-    keys = list(entries.key)
-    if not keys:
+    count = len(entries.key)
+    if not count:
         return {}
     datas = list(entries.value.data)
+    names: list[str]
     entry_rows: np.ndarray[Any, Any] | None
-    if len(datas) != len(keys):  # a payload without data: read the payloads row by row
+    if len(datas) != count:  # a payload without data: read the payloads row by row
         holders = [SearchAttributes.FromString(r.search_attributes) for r in listing.rows]
-        keys = [k for m in holders for k in m.indexed_fields]
+        row_keys = [k for m in holders for k in m.indexed_fields]
         datas = [m.indexed_fields[k].data for m in holders for k in m.indexed_fields]
-        names, groups, _uniform = _group(keys, n)
+        names, groups, _uniform = _group(row_keys, n)
         counts = [len(m.indexed_fields) for m in holders]
         entry_rows = np.repeat(np.arange(n), counts)
+        types = _search_types(listing, names, groups, entry_rows)
     else:
-        names, groups, uniform = _group(keys, n)
+        first = SearchAttributes.FromString(listing.row(0).search_attributes).indexed_fields
+        types = {k: _payload_type(p) for k, p in first.items()}
+        raw_names, groups, uniform = _group(list(entries.key), n)
+        names = [k.decode("utf-8", "replace") for k in raw_names]
         # Every row has every key: the k-th occurrence of a key is row k's.
         entry_rows = None if uniform else _entry_rows(_blobs(listing, "search_attributes"))
+        if any(name not in types for name in names):
+            types.update(_search_types(listing, names, groups, entry_rows))
     values = _objects(_json_values(datas))
-    types = _search_types(listing, names, groups, entry_rows)
     out: dict[str, tuple[str | None, np.ndarray[Any, Any] | None, np.ndarray[Any, Any]]] = {}
     for name, idx in zip(names, groups, strict=True):
+        if not len(idx):
+            continue
         type_name = types.get(name)
         rows = None if entry_rows is None else entry_rows[idx]
         out[name] = (type_name, rows, _typed_values(type_name, values[idx]))
@@ -962,11 +974,10 @@ def _search_column(
             ns = np.full(n, _NAT, dtype=np.int64)
             ns[where] = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
             return pd.DatetimeIndex(pd.to_datetime(ns.view("M8[ns]"), utc=True))
-        if type_name == "KeywordList":
+        if type_name == "KeywordList" and str in set(map(type, values.tolist())):
             single = [i for i, v in enumerate(values.tolist()) if isinstance(v, str)]
-            if single:  # a single keyword
-                values = values.copy()
-                values[single] = _objects([[v] for v in values[single].tolist()])
+            values = values.copy()  # a single keyword becomes a list of one
+            values[single] = _objects([[v] for v in values[single].tolist()])
     except (TypeError, ValueError, OverflowError):
         pass  # a value of an unexpected shape: keep the column, as plain Python objects
     objects = np.full(n, None, dtype=object)

@@ -177,6 +177,7 @@ class Session:
             decode_memo=self._decode_memo,
             on_page=on_page,
             stop=stop,
+            pause_gc=self.codec.pauses_gc,
         )
 
     def iter_workflows(
