@@ -878,6 +878,8 @@ def _memo_page(shape: str, n: int = 24) -> list[Any]:
                 data = b" 4 "  # surrounding space: not the scanner's, json.loads reads it
             if i == 7:
                 data = b"{"  # broken
+            if i == 0:
+                data = b"\xff"  # not UTF-8
             fields["j"].CopyFrom(Payload(metadata={"encoding": b"json/plain"}, data=data))
         out.append(e)
     return out
@@ -912,3 +914,4 @@ def test_memo_read_by_column_matches_each_payload_decoded_alone(shape: str, deco
         assert df.memo[1] == {"a": {"i": 1}} and "retired-key" in df.memo_error[0]
     if shape == "json":
         assert df.memo[4] == {"j": 4} and df.memo[7] == {"j": None} and "j: " in df.memo_error[7]
+        assert df.memo[0] == {"j": None} and "j: " in df.memo_error[0]

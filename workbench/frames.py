@@ -74,7 +74,11 @@ Memo decoding is pluggable: every function takes ``decode_memo``, a callable fro
 ``Payload`` to one ``(value, error)`` pair per payload (``error`` is ``None`` on success). The
 default, :func:`default_decode_memo`, uses temporalio's default payload converter; the session
 passes its codec chain (e.g. AES-GCM) when one is configured. A decoder never makes a row
-disappear: if it raises, every payload it was given is marked with that error.
+disappear: if it raises, every payload it was given is marked with that error. A page's memo
+values are read as columns (data, encoding, key id); a decoder with a ``plan``
+(:data:`MemoPlan`) handles whole groups of one shape at once (``json/plain`` read in one pass,
+one error text for every payload it cannot decode), and sees ``Payload`` messages only for the
+rest.
 """
 
 from __future__ import annotations
@@ -705,9 +709,10 @@ def _memo_values(
                     try:
                         text = datas[i].decode()
                         value, end = scan(text, 0)
+                        whole = end == len(text)
                     except (ValueError, StopIteration, RecursionError):
-                        end = -1
-                    if end == len(text):
+                        whole = False
+                    if whole:
                         values[i] = value
                     else:  # not plain UTF-8 JSON: the decoder's converter decides
                         general.append(i)

@@ -1,7 +1,8 @@
 """Visibility: list, count and describe workflow executions.
 
 Listings page through ``ListWorkflowExecutions`` on a helper thread that requests page k+1 as
-soon as page k arrives, so the caller converts page k while the server works on the next one.
+soon as page k arrives, so the caller converts pages while the server works on the next ones
+(:func:`list_workflows` converts them a few at a time, :func:`iter_workflows` one by one).
 Pages failing with ``RESOURCE_EXHAUSTED`` (namespace rate limits) or ``UNAVAILABLE`` (a
 restarting server) are requested again from the same page token with a capped backoff — no row
 lost, none duplicated — and a rejected query becomes :class:`~workbench.errors.QueryError`
