@@ -541,6 +541,32 @@ def test_interrupt_wherever_it_lands_keeps_whole_pages_once(
         assert set(df.run_id) <= set(session.workflows(listing.query, progress=False).run_id)
 
 
+def test_ctrl_c_during_counts_and_describes_leaves_the_session_usable(
+    session: workbench.Session, listing: Listing
+) -> None:
+    """Interrupts landing at many points of single calls (count, describe): the session must
+    answer afterwards (a channel lock left held by an interrupt would hang every later call)."""
+    wid = listing.wid("done-1")
+    for delay in (0.0, 0.0003, 0.001, 0.002, 0.004, 0.008):
+        timer = threading.Timer(delay, signal.raise_signal, (signal.SIGINT,))
+        interrupted = False
+        timer.start()
+        try:
+            for _ in range(400):
+                session.count(listing.query)
+                session.describe(wid)
+        except KeyboardInterrupt:
+            interrupted = True
+        timer.join()
+        assert interrupted, f"the interrupt after {delay} s did not land in the calls"
+    answers: list[int] = []
+    worker = threading.Thread(target=lambda: answers.append(session.count(listing.query)))
+    worker.start()
+    worker.join(30)
+    assert answers == [16], "the session no longer answers after the interrupts"
+    assert session.describe(wid).status == "Completed"
+
+
 # ------------------------------------------------------------------------------ describe
 def test_describe_a_running_workflow_with_pending_work(
     session: workbench.Session, listing: Listing

@@ -134,14 +134,18 @@ class Connection:
             WorkbenchError: Translated from the gRPC failure.
         """
         fn = self._method(method, response_type)
-        try:
-            return fn(
-                request,
-                timeout=timeout or self.settings.rpc_timeout,
-                metadata=self._metadata,
-            )
-        except grpc.RpcError as e:
-            raise self.translate(e, method, errors) from None
+
+        def call() -> Any:
+            try:
+                return fn(
+                    request,
+                    timeout=timeout or self.settings.rpc_timeout,
+                    metadata=self._metadata,
+                )
+            except grpc.RpcError as e:
+                raise self.translate(e, method, errors) from None
+
+        return _off_main_thread(call)
 
     def call_future(
         self,
@@ -160,15 +164,6 @@ class Connection:
         """
         fn = self._method(method, response_type)
         out: Future[Any] = Future()
-        try:
-            call = fn.future(
-                request,
-                timeout=timeout or self.settings.rpc_timeout,
-                metadata=self._metadata,
-            )
-        except grpc.RpcError as e:  # pragma: no cover - grpc reports errors via the future
-            out.set_exception(self.translate(e, method, errors))
-            return out
 
         def done(c: Any) -> None:
             try:
@@ -178,7 +173,25 @@ class Connection:
             except Exception as e:  # pragma: no cover - cancellation and the like
                 out.set_exception(e)
 
-        call.add_done_callback(done)
+        def start() -> None:
+            try:
+                call = fn.future(
+                    request,
+                    timeout=timeout or self.settings.rpc_timeout,
+                    metadata=self._metadata,
+                )
+            except grpc.RpcError as e:  # pragma: no cover - grpc reports errors via the future
+                out.set_exception(self.translate(e, method, errors))
+                return
+            except Exception as e:  # pragma: no cover
+                out.set_exception(e)
+                return
+            call.add_done_callback(done)
+
+        if threading.current_thread() is threading.main_thread():
+            threading.Thread(target=start, name="workbench-call", daemon=True).start()
+        else:
+            start()
         return out
 
     def _method(self, method: str, response_type: Any) -> Any:
@@ -411,3 +424,27 @@ def _translate_unavailable(
         "the server is up, and the TLS settings.",
         **kw,
     )
+
+
+def _off_main_thread(call: Callable[[], T]) -> T:
+    """``call()``, run on a helper thread when the caller is the main thread.
+
+    KeyboardInterrupt (Ctrl-C, Jupyter's Stop) is delivered to the main thread; one that lands
+    inside grpcio's own Python code can leave the channel's lock held, and every later call on
+    the session then hangs. The main thread therefore only waits for the result, which an
+    interrupt leaves harmlessly: the abandoned call completes unseen on its thread.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return call()
+    result: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            value = call()
+        except BaseException as e:
+            result.set_exception(e)
+        else:
+            result.set_result(value)
+
+    threading.Thread(target=run, name="workbench-call", daemon=True).start()
+    return result.result()
