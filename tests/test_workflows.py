@@ -550,8 +550,8 @@ def test_ctrl_c_during_counts_and_describes_leaves_the_session_usable(
     for delay in (0.0, 0.0003, 0.001, 0.002, 0.004, 0.008):
         timer = threading.Timer(delay, signal.raise_signal, (signal.SIGINT,))
         interrupted = False
-        timer.start()
         try:
+            timer.start()  # with no delay the interrupt may land in here already
             for _ in range(400):
                 session.count(listing.query)
                 session.describe(wid)
