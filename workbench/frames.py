@@ -979,10 +979,12 @@ def _search_column(
             ns = np.full(n, _NAT, dtype=np.int64)
             ns[where] = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
             return pd.DatetimeIndex(pd.to_datetime(ns.view("M8[ns]"), utc=True))
-        if type_name == "KeywordList" and str in set(map(type, values.tolist())):
-            single = [i for i, v in enumerate(values.tolist()) if isinstance(v, str)]
-            values = values.copy()  # a single keyword becomes a list of one
-            values[single] = _objects([[v] for v in values[single].tolist()])
+        if type_name == "KeywordList":
+            items = values.tolist()
+            if str in set(map(type, items)):
+                single = [i for i, v in enumerate(items) if isinstance(v, str)]
+                values = values.copy()  # a single keyword becomes a list of one
+                values[single] = _objects([[items[i]] for i in single])
     except (TypeError, ValueError, OverflowError):
         pass  # a value of an unexpected shape: keep the column, as plain Python objects
     objects = np.full(n, None, dtype=object)

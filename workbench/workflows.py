@@ -25,8 +25,7 @@ import warnings
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from temporalio.api.common.v1 import WorkflowExecution
@@ -83,7 +82,6 @@ _BACKOFF_CAP = 2.0  # grpc's own reconnect backoff is capped at 2 s in our chann
 _RETRY_CODES = frozenset({"RESOURCE_EXHAUSTED", "UNAVAILABLE"})
 _UNKNOWN_ATTRIBUTE = re.compile(r"invalid search attribute:?\s*\"?([A-Za-z_][\w.-]*)")
 
-T = TypeVar("T")
 
 OnPage = Callable[[int, int], None]
 """``on_page(pages, rows)``: called after each page is received (pages and rows so far)."""
@@ -301,27 +299,6 @@ class _PageFetcher:
         return self.stopped()
 
 
-def _in_thread(call: Callable[[], T]) -> Future[T]:
-    """Run a server call on a daemon thread and return its future.
-
-    Like :class:`_PageFetcher`, this keeps grpc calls off the main thread, where a
-    KeyboardInterrupt could land inside grpcio's Python code and leave its channel locked; an
-    interrupt abandons the future harmlessly (the call completes unseen).
-    """
-    future: Future[T] = Future()
-
-    def run() -> None:
-        try:
-            result = call()
-        except BaseException as e:
-            future.set_exception(e)
-        else:
-            future.set_result(result)
-
-    threading.Thread(target=run, name="workbench-listing", daemon=True).start()
-    return future
-
-
 def _row_count(resp: Any) -> int:
     return len(resp) if isinstance(resp, ListPage) else len(resp.executions)
 
@@ -466,7 +443,7 @@ def _list_workflows(
                 bar.update(rows)
             if on_page is not None:
                 on_page(pages, rows)
-            if len(received) >= BATCH:
+            if len(received) - len(chunks) >= BATCH:
                 convert()
             if stop is not None and stop.is_set():
                 break
@@ -509,9 +486,7 @@ class _ProgressBar:
         self._limit = limit
         self._bar = tqdm(total=limit, unit=" rows", desc="workflows", delay=0.5, leave=False)
         req = CountWorkflowExecutionsRequest(namespace=conn.settings.namespace, query=query)
-        self._count: Future[Any] | None = _in_thread(
-            partial(conn.call, "CountWorkflowExecutions", req)
-        )
+        self._count: Future[Any] | None = conn.call_future("CountWorkflowExecutions", req)
 
     def update(self, rows: int) -> None:
         count = self._count
