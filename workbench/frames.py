@@ -92,6 +92,7 @@ from operator import attrgetter
 from typing import Any
 
 import numpy as np
+import orjson
 import pandas as pd
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from pandas.api.types import infer_dtype
@@ -104,6 +105,7 @@ from temporalio.api.enums.v1 import (
 from temporalio.api.workflowservice.v1 import ListWorkflowExecutionsResponse
 from temporalio.converter import DataConverter
 
+from . import _wire
 from ._enums import enum_labels
 from ._gc import gc_paused
 from .values import json_plain_scanner
@@ -190,6 +192,7 @@ _KEY_ID_KEY = "encryption-key-id"
 _ENCRYPTED = b"binary/encrypted"
 _JSON_PLAIN = b"json/plain"
 _NS = 1_000_000_000
+_KEY_TAG, _VALUE_TAG, _DATA_TAG = 0x0A, 0x12, 0x12  # fields 1 and 2, length-delimited
 
 
 # ------------------------------------------------------------------------------ memo decoding
@@ -339,6 +342,7 @@ _VIEW_SPECS: dict[str, list[tuple[str, int, int, int, str]]] = {
         ("task_queue", 13, _S, _MANY, ""),
         ("state_transition_count", 14, _I64, _MANY, ""),
         ("history_size_bytes", 15, _I64, _MANY, ""),
+        ("execution_duration", 17, _B, _MANY, ""),
         ("root_execution", 18, _M, _ONE, _P + "Executions"),
     ],
     "Executions": [("workflow_id", 1, _S, _MANY, ""), ("run_id", 2, _S, _MANY, "")],
@@ -356,7 +360,9 @@ _VIEW_SPECS: dict[str, list[tuple[str, int, int, int, str]]] = {
     ],
     "SearchAttributes": [("indexed_fields", 1, _M, _ONE, _P + "SearchEntries")],
     "SearchEntries": [("key", 1, _B, _MANY, ""), ("value", 2, _M, _ONE, _P + "PayloadData")],
-    "PayloadData": [("data", 2, _B, _MANY, "")],
+    # (fields the columns do not read are declared all the same: a known field is cheaper to
+    # parse than an unknown one, which the parser copies aside)
+    "PayloadData": [("metadata", 1, _B, _MANY, ""), ("data", 2, _B, _MANY, "")],
     # -- the number of rows; entries of one map, row by row
     "RowCount": [("executions", 1, _B, _MANY, ""), ("next_page_token", 2, _B, _ONE, "")],
     "EntryList": [("entries", 1, _B, _MANY, "")],
@@ -516,6 +522,32 @@ def _ids(merged: Any, listing: ListPage, field_name: str) -> tuple[list[str], li
     return wids, rids
 
 
+def _root_ids(
+    merged: Any, listing: ListPage, wid: list[str], rid: list[str]
+) -> tuple[list[str], list[str]]:
+    """The root ids: the run's own id lists themselves when every run is its own root (top-level
+    runs, the usual case), which spares a string per row and lets assembly copy the columns."""
+    own, n = merged.execution, listing.row_count
+    if (
+        len(own.workflow_id) == n
+        and len(own.run_id) == n
+        and own.SerializeToString() == merged.root_execution.SerializeToString()
+    ):
+        return wid, rid
+    return _ids(merged.root_execution, listing, "root_execution")
+
+
+def _same_name(names: Any, n: int) -> list[str] | None:
+    """``[name] * n`` when every row has the same name (one workflow type or task queue per
+    listing is common), checked on the serialized merged names without a string per row."""
+    if not n or len(names.name) != n:
+        return None
+    name = names.name[0]
+    if names.SerializeToString() != _wire.encode_record(_KEY_TAG, name.encode()) * n:
+        return None
+    return [name] * n
+
+
 def _times(merged: Any, listing: ListPage, field_name: str) -> np.ndarray[Any, Any]:
     n = listing.row_count
     if len(merged.seconds) == n and len(merged.nanos) == n:
@@ -569,16 +601,23 @@ def _group(keys: list[Any], n: int) -> tuple[list[Any], list[np.ndarray[Any, Any
     """Entry positions per key (keys in order of first occurrence), and whether every row has
     every key exactly once."""
     codes, names = pd.factorize(np.array(keys, dtype=object))
-    if len(names) == 1:
-        groups = [np.arange(len(keys))]
-    else:
-        codes = codes.astype(np.int16 if len(names) < 2**15 else np.int64)
-        order = np.argsort(codes, kind="stable")  # a radix sort for 16-bit codes
-        bounds = np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]
-        groups = np.split(order, bounds)
-    # A map has each key at most once per row, so n occurrences of a key mean every row has it.
-    uniform = all(len(g) == n for g in groups)
+    groups, uniform = _groups(codes, len(names), n)
     return names.tolist(), groups, uniform
+
+
+def _groups(
+    codes: np.ndarray[Any, Any], distinct: int, n: int
+) -> tuple[list[np.ndarray[Any, Any]], bool]:
+    """Entry positions per code ``0 .. distinct - 1``, and whether each code occurs ``n``
+    times (a map has each key at most once per row, so then every row has every key)."""
+    if distinct == 1:
+        groups = [np.arange(len(codes))]
+    else:
+        codes = codes.astype(np.int16 if distinct < 2**15 else np.int64)
+        order = np.argsort(codes, kind="stable")  # a radix sort for 16-bit codes
+        bounds = np.cumsum(np.bincount(codes, minlength=distinct))[:-1]
+        groups = np.split(order, bounds)
+    return groups, all(len(g) == n for g in groups)
 
 
 # ------------------------------------------------------------------------------ page columns
@@ -634,8 +673,8 @@ def page_columns(page: Any, *, decode_memo: DecodeMemo | None = None) -> PageCol
     with gc_paused():
         wid, rid = _ids(merged.execution, listing, "execution")
         pwid, prid = _ids(merged.parent_execution, listing, "parent_execution")
-        rwid, rrid = _ids(merged.root_execution, listing, "root_execution")
-        types = _aligned(merged.type.name, n)
+        rwid, rrid = _root_ids(merged, listing, wid, rid)
+        types = _same_name(merged.type, n) or _aligned(merged.type.name, n)
         if types is None:
             (types,) = _per_row(list(map(attrgetter("type"), listing.rows)), _Names, ("name",), "")
         queues = _aligned(merged.task_queue, n)
@@ -672,7 +711,10 @@ def _page_memo(blobs: Any, listing: ListPage, decode: DecodeMemo) -> dict[str, A
     values, errors = _memo_values(entries, keys, joined, decode)
     with gc_paused():
         if len(present) == n:
-            names, groups, uniform = _group(keys, n)
+            if len(keys) == n and keys.count(keys[0]) == n:  # one key, in every row's memo
+                names, groups, uniform = [keys[0]], [np.arange(n)], True
+            else:
+                names, groups, uniform = _group(keys, n)
             if uniform:  # every row has every key: the k-th occurrence of a key is row k's
                 return _memo_rows(n, names, groups, values, errors)
         return _page_memo_per_row(listing, keys, values, errors)
@@ -687,8 +729,8 @@ def _memo_values(
     values: list[Any] = [None] * count
     errors: list[str | None] = [None] * count
     columns = entries.value
-    datas = list(columns.data)
-    shapes = _payload_shapes(list(columns.metadata), count) if len(datas) == count else None
+    datas = columns.data  # read on demand: an error plan needs none of them
+    shapes = _payload_shapes(columns.metadata[:], count) if len(datas) == count else None
     plan = getattr(decode, "plan", None)
     general = list(range(count))
     if shapes is not None and plan is not None:
@@ -733,11 +775,10 @@ def _payload_shapes(
     serialized metadata entries of ``count`` payloads in order; ``None`` if they cannot be lined
     up (a payload without an encoding, or key ids on only some payloads)."""
     distinct = set(metadata)
-    if len(metadata) == count * len(distinct) and all(
-        metadata.count(entry) == count for entry in distinct
-    ):
-        # Each entry occurs once per payload (a key occurs at most once in a payload's map):
-        # every payload has the same metadata, the usual case.
+    if len(metadata) == count * len(distinct):
+        # A payload has each metadata key at most once, and a distinct entry per key (else
+        # there would be more distinct entries than entries per payload): each entry occurs
+        # once per payload, so every payload has the same metadata, the usual case.
         merged = _MetaEntries.FromString(b"".join(distinct))
         meta = dict(zip(merged.key, merged.value, strict=True))
         encoding = meta.get(_ENCODING_KEY)
@@ -826,10 +867,11 @@ def _page_search_attributes(
     count = len(entries.key)
     if not count:
         return {}
-    datas = list(entries.value.data)
     names: list[str]
     entry_rows: np.ndarray[Any, Any] | None
-    if len(datas) != count:  # a payload without data: read the payloads row by row
+    text: bytes | None = None
+    datas: list[bytes] | None = None
+    if len(entries.value.data) != count:  # a payload without data: read the rows one by one
         holders = [SearchAttributes.FromString(r.search_attributes) for r in listing.rows]
         row_keys = [k for m in holders for k in m.indexed_fields]
         datas = [m.indexed_fields[k].data for m in holders for k in m.indexed_fields]
@@ -840,13 +882,18 @@ def _page_search_attributes(
     else:
         first = SearchAttributes.FromString(listing.row(0).search_attributes).indexed_fields
         types = {k: _payload_type(p) for k, p in first.items()}
-        raw_names, groups, uniform = _group(list(entries.key), n)
+        numbered = _numbered_entries(entries, count)
+        if numbered is not None:
+            raw_names, codes, text = numbered
+            groups, uniform = _groups(codes, len(raw_names), n)
+        else:
+            raw_names, groups, uniform = _group(entries.key[:], n)
         names = [k.decode("utf-8", "replace") for k in raw_names]
         # Every row has every key: the k-th occurrence of a key is row k's.
         entry_rows = None if uniform else _entry_rows(_blobs(listing, "search_attributes"))
         if any(name not in types for name in names):
             types.update(_search_types(listing, names, groups, entry_rows))
-    values = _objects(_json_values(datas))
+    values = _objects(_json_values(datas if datas is not None else entries.value.data, text))
     out: dict[str, tuple[str | None, np.ndarray[Any, Any] | None, np.ndarray[Any, Any]]] = {}
     for name, idx in zip(names, groups, strict=True):
         if not len(idx):
@@ -855,6 +902,31 @@ def _page_search_attributes(
         rows = None if entry_rows is None else entry_rows[idx]
         out[name] = (type_name, rows, _typed_values(type_name, values[idx]))
     return out
+
+
+def _numbered_entries(
+    entries: Any, count: int
+) -> tuple[list[bytes], np.ndarray[Any, Any], bytes] | None:
+    """The merged search-attribute entries of a page read from their serialized form with numpy
+    (see :mod:`workbench._wire`) rather than as one ``bytes`` object per key and per value:
+    ``(distinct keys, each entry's key number, the values as one JSON array text)``, or
+    ``None`` when the serialized form is not the expected ``count`` keys then one merged value
+    holding ``count`` data records."""
+    entries.value.ClearField("metadata")  # the values' types are read from a row
+    entries.DiscardUnknownFields()
+    buf = entries.SerializeToString()
+    keys = _wire.record_spans(buf, _KEY_TAG, count, prefix=True)
+    if keys is None:
+        return None
+    value_start = _wire.message_record(buf, keys.end, _VALUE_TAG)
+    if value_start is None:
+        return None
+    data_buf = buf[value_start:]
+    data = _wire.record_spans(data_buf, _DATA_TAG, count)
+    numbered = _wire.equal_contents(buf, keys)
+    if data is None or numbered is None:
+        return None
+    return numbered[0], numbered[1], _wire.json_array(data_buf, data)
 
 
 def _search_types(
@@ -898,16 +970,24 @@ def _blobs(listing: ListPage, field_name: str) -> list[bytes]:
     return list(map(attrgetter(field_name), listing.rows))
 
 
-def _json_values(datas: list[bytes]) -> list[Any]:
-    """Decode many small JSON documents with one ``json.loads`` (much faster than one each)."""
-    if not datas:
+def _json_values(datas: Sequence[bytes], text: bytes | None = None) -> list[Any]:
+    """Decode many small JSON documents with one ``orjson.loads`` (much faster than one each);
+    ``text`` is ``datas`` already joined as a JSON array, if the caller has it.
+
+    A document ``orjson`` refuses but ``json`` reads (``NaN``, an integer beyond 64 bits, a lone
+    surrogate) sends the page to ``json.loads``; a document neither reads is ``None`` (the
+    others are then read one at a time).
+    """
+    if not len(datas):
         return []
-    try:
-        values = json.loads(b"[" + b",".join(datas) + b"]")
+    joined = b"[" + b",".join(datas) + b"]" if text is None else text
+    for loads in (orjson.loads, json.loads):
+        try:
+            values = loads(joined)
+        except ValueError:
+            continue
         if isinstance(values, list) and len(values) == len(datas):
             return values
-    except ValueError:
-        pass
     out: list[Any] = []
     for d in datas:
         try:
@@ -1050,7 +1130,11 @@ def _assemble(parts: list[PageColumns]) -> pd.DataFrame:
     data["task_queue"] = _strings(list(chain.from_iterable(p.strings["task_queue"] for p in parts)))
     for name in _INT_FIELDS:
         data[name] = ints(name)
+    own = {"root_workflow_id": "workflow_id", "root_run_id": "run_id"}
     for name in _OPTIONAL_STRING_FIELDS:
+        if name in own and parts and all(p.strings[name] is p.strings[own[name]] for p in parts):
+            data[name] = data[own[name]].copy()  # every run is its own root (see _root_ids)
+            continue
         strings = list(chain.from_iterable(p.strings[name] for p in parts))
         data[name] = _strings(strings, optional=True)
     memo = np.empty(n, dtype=object)
