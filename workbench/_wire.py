@@ -29,6 +29,8 @@ __all__ = [
 ]
 
 _MAX_WORDS = 8  # contents compared by equal_contents: at most 64 bytes
+_LOW_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2**64 - 1], dtype=np.uint64)
+"""``_LOW_BYTES[k]`` keeps the ``k`` low bytes of a 64-bit word."""
 
 
 class Records(NamedTuple):
@@ -145,13 +147,15 @@ def equal_contents(buf: bytes, records: Records) -> tuple[list[bytes], np.ndarra
     words = -(-int(lengths.max()) // 8)
     if words > _MAX_WORDS:
         return None
-    padded = np.frombuffer(buf + bytes(8 * words), dtype=np.uint8)
+    # Words are read up to 8 * words - 1 bytes past a content's start: pad only if that passes
+    # the end of buf (the keys of a page are followed by their values: it does not).
+    fits = int(records.starts[-1]) + 8 * words <= len(buf)  # starts increase
+    padded = np.frombuffer(buf if fits else buf + bytes(8 * words), dtype=np.uint8)
     # The eight bytes starting at each offset, as one little-endian unsigned integer.
     at = np.ndarray(shape=(len(padded) - 7,), dtype="<u8", buffer=padded, strides=(1,))
-    keep_bytes = np.array([(1 << (8 * k)) - 1 for k in range(8)] + [2**64 - 1], dtype=np.uint64)
     columns = []
     for j in range(words):
-        column = at[records.starts + 8 * j] & keep_bytes[np.clip(lengths - 8 * j, 0, 8)]
+        column = at[records.starts + 8 * j] & _LOW_BYTES[np.clip(lengths - 8 * j, 0, 8)]
         columns.append(column)
     fingerprint = lengths.astype(np.uint64)
     for column in columns:

@@ -485,7 +485,7 @@ def _as_page(page: Any) -> ListPage:
 def _aligned(values: Any, n: int) -> list[Any] | None:
     """The merged column as a list if it has one value per row (or none at all)."""
     if len(values) == n:
-        return list(values)
+        return values[:]  # type: ignore[no-any-return]  # a slice is a list, made a bit faster
     return None
 
 
