@@ -6,7 +6,9 @@ real cluster the client's CPU is the whole cost of a listing. A page is parsed o
 *merged view* (message types declared here with Temporal's field numbers, see "wire views"
 below) that hands back every field of every row as one list, so most columns cost one C-level
 parse and no Python work per row; a column the merged view cannot line up with the rows is read
-row by row instead. :class:`ListPage` is the deserializer to give ``ListWorkflowExecutions``.
+row by row instead. Search-attribute keys and values, eight or so per row, are read from the
+merged view serialized again, with numpy (:mod:`workbench._wire`): no ``bytes`` object per entry,
+one JSON parse per page. :class:`ListPage` is the deserializer to give ``ListWorkflowExecutions``.
 
 Workflow listing schema (:data:`WORKFLOW_COLUMNS`, in this order, then search attributes)
 ------------------------------------------------------------------------------------------
@@ -485,7 +487,7 @@ def _as_page(page: Any) -> ListPage:
 def _aligned(values: Any, n: int) -> list[Any] | None:
     """The merged column as a list if it has one value per row (or none at all)."""
     if len(values) == n:
-        return values[:]  # type: ignore[no-any-return]  # a slice is a list, made a bit faster
+        return values[:]  # type: ignore[no-any-return]  # slicing builds it faster than list()
     return None
 
 
@@ -538,8 +540,8 @@ def _root_ids(
 
 
 def _same_name(names: Any, n: int) -> list[str] | None:
-    """``[name] * n`` when every row has the same name (one workflow type or task queue per
-    listing is common), checked on the serialized merged names without a string per row."""
+    """``[name] * n`` when every row has the same name (one workflow type per page is common),
+    checked on the serialized merged names without a string per row."""
     if not n or len(names.name) != n:
         return None
     name = names.name[0]
@@ -911,9 +913,10 @@ def _numbered_entries(
     (see :mod:`workbench._wire`) rather than as one ``bytes`` object per key and per value:
     ``(distinct keys, each entry's key number, the values as one JSON array text)``, or
     ``None`` when the serialized form is not the expected ``count`` keys then one merged value
-    holding ``count`` data records."""
-    entries.value.ClearField("metadata")  # the values' types are read from a row
-    entries.DiscardUnknownFields()
+    holding ``count`` data records. Clears the merged values' metadata, which nothing reads
+    (types come from a row's own parse)."""
+    entries.value.ClearField("metadata")
+    entries.DiscardUnknownFields()  # fields a newer API may add: only keys and data are wanted
     buf = entries.SerializeToString()
     keys = _wire.record_spans(buf, _KEY_TAG, count, prefix=True)
     if keys is None:
