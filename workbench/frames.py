@@ -602,7 +602,7 @@ def _entry_rows(blobs: list[bytes]) -> np.ndarray[Any, Any]:
 def _group(keys: list[Any], n: int) -> tuple[list[Any], list[np.ndarray[Any, Any]], bool]:
     """Entry positions per key (keys in order of first occurrence), and whether every row has
     every key exactly once."""
-    codes, names = pd.factorize(np.array(keys, dtype=object))
+    codes, names = pd.factorize(_objects(keys))
     groups, uniform = _groups(codes, len(names), n)
     return names.tolist(), groups, uniform
 
@@ -776,11 +776,17 @@ def _payload_shapes(
     """Payload indices by (``encoding``, ``encryption-key-id`` of encrypted payloads), from the
     serialized metadata entries of ``count`` payloads in order; ``None`` if they cannot be lined
     up (a payload without an encoding, or key ids on only some payloads)."""
-    distinct = set(metadata)
-    if len(metadata) == count * len(distinct):
-        # A payload has each metadata key at most once, and a distinct entry per key (else
-        # there would be more distinct entries than entries per payload): each entry occurs
-        # once per payload, so every payload has the same metadata, the usual case.
+    if not count:
+        return None
+    per_payload, spare = divmod(len(metadata), count)
+    distinct = set(metadata[:per_payload])  # the first payload's entries, if all are alike
+    if (
+        not spare
+        and len(distinct) == per_payload
+        and sum(map(metadata.count, distinct)) == len(metadata)
+    ):
+        # Every entry is one of these; a payload has each metadata key at most once, so it holds
+        # at most one entry per distinct key: each payload has all of them, the usual case.
         merged = _MetaEntries.FromString(b"".join(distinct))
         meta = dict(zip(merged.key, merged.value, strict=True))
         encoding = meta.get(_ENCODING_KEY)
@@ -1007,7 +1013,7 @@ def _payload_type(payload: Any) -> str | None:
 
 # ------------------------------------------------------------------------------ assembly
 def _strings(values: list[str], *, optional: bool = False) -> pd.api.extensions.ExtensionArray:
-    arr = np.array(values, dtype=object)
+    arr = _objects(values)  # (np.array would inspect every string for nesting)
     if optional and len(arr):
         arr[arr == ""] = None
     return pd.array(arr, dtype="str")
@@ -1064,7 +1070,7 @@ def _search_column(
             return pd.DatetimeIndex(pd.to_datetime(ns.view("M8[ns]"), utc=True))
         if type_name == "KeywordList":
             items = values.tolist()
-            if str in set(map(type, items)):
+            if str in map(type, items):  # stops at the first single keyword
                 single = [i for i, v in enumerate(items) if isinstance(v, str)]
                 values = values.copy()  # a single keyword becomes a list of one
                 values[single] = _objects([[items[i]] for i in single])
@@ -1140,11 +1146,9 @@ def _assemble(parts: list[PageColumns]) -> pd.DataFrame:
             continue
         strings = list(chain.from_iterable(p.strings[name] for p in parts))
         data[name] = _strings(strings, optional=True)
-    memo = np.empty(n, dtype=object)
-    memo[:] = list(chain.from_iterable(p.memo for p in parts))
-    data["memo"] = memo
+    data["memo"] = np.fromiter(chain.from_iterable(p.memo for p in parts), dtype=object, count=n)
     data["memo_error"] = pd.array(
-        np.array(list(chain.from_iterable(p.memo_error for p in parts)), dtype=object),
+        np.fromiter(chain.from_iterable(p.memo_error for p in parts), dtype=object, count=n),
         dtype="str",
     )
     for name, (type_name, rows, values) in _merge_search(parts).items():
