@@ -115,6 +115,13 @@ def test_equal_contents_are_numbered_exactly() -> None:
     assert records is not None
     numbered = _wire.equal_contents(buf, records)
     assert numbered is None or [numbered[0][i] for i in numbered[1]] == colliding
+    for alike in ([b""] * 3, [b"k"] * 2):  # tiny buffers: words read past their end are padded
+        buf = Columns(metadata=alike).SerializeToString()
+        records = _wire.record_spans(buf, 0x0A, len(alike))
+        assert records is not None
+        numbered = _wire.equal_contents(buf, records)
+        assert numbered is not None
+        assert (numbered[0], numbered[1].tolist()) == ([alike[0]], [0] * len(alike))
     long = [b"y" * 65, b"z"]
     buf = Columns(metadata=long).SerializeToString()
     records = _wire.record_spans(buf, 0x0A, 2)

@@ -147,6 +147,8 @@ def equal_contents(buf: bytes, records: Records) -> tuple[list[bytes], np.ndarra
     words = -(-int(lengths.max()) // 8)
     if words > _MAX_WORDS:
         return None
+    if not words:  # every content empty
+        return [b""], np.zeros(len(lengths), dtype=np.int64)
     # Words are read up to 8 * words - 1 bytes past a content's start: pad only if that passes
     # the end of buf (the keys of a page are followed by their values: it does not).
     fits = int(records.starts[-1]) + 8 * words <= len(buf)  # starts increase
