@@ -198,3 +198,23 @@ def test_an_unknown_payload_field_does_not_hide_the_values() -> None:
     data = ListWorkflowExecutionsResponse(executions=execs).SerializeToString()
     df = frames.workflows_frame([frames.ListPage(data)])
     assert df.Kw.tolist() == [f"k{i}" for i in range(5)]
+
+
+def test_integers_beyond_64_bits_keep_their_exact_value() -> None:
+    # orjson, which reads the page's values, gives such integers as floats: they are read again.
+    values = [b"7", b"18446744073709551617", b"-9223372036854775809"]
+    execs = _page([{} for _ in values])
+    for e, data in zip(execs, values, strict=True):
+        for name, type_name, payload in (
+            ("N", b"Int", data),
+            ("Blob", b"Unregistered", b'{"n": ' + data + b"}"),
+        ):
+            p = e.search_attributes.indexed_fields[name]
+            p.metadata["encoding"], p.metadata["type"], p.data = b"json/plain", type_name, payload
+    data = ListWorkflowExecutionsResponse(executions=execs).SerializeToString()
+    df = frames.workflows_frame([frames.ListPage(data)])
+    want = [7, 2**64 + 1, -(2**63) - 1]
+    assert df.N.tolist() == want and all(type(v) is int for v in df.N)
+    assert [v["n"] for v in df.Blob] == want
+    described = frames.decode_search_attributes(execs[1].search_attributes.indexed_fields)
+    assert described["N"] == 2**64 + 1 and type(described["N"]) is int

@@ -901,14 +901,21 @@ def _page_search_attributes(
         entry_rows = None if uniform else _entry_rows(_blobs(listing, "search_attributes"))
         if any(name not in types for name in names):
             types.update(_search_types(listing, names, groups, entry_rows))
-    values = _objects(_json_values(datas if datas is not None else entries.value.data, text))
+    source = datas if datas is not None else entries.value.data
+    values = _objects(_json_values(source, text))
     out: dict[str, tuple[str | None, np.ndarray[Any, Any] | None, np.ndarray[Any, Any]]] = {}
     for name, idx in zip(names, groups, strict=True):
         if not len(idx):
             continue
         type_name = types.get(name)
         rows = None if entry_rows is None else entry_rows[idx]
-        out[name] = (type_name, rows, _typed_values(type_name, values[idx]))
+        column = _typed_values(type_name, values[idx])
+        if column.dtype == object and type_name not in _FLOAT_SAFE_TYPES:
+            # An Int column that did not come out int64, or a type of no known shape: read it
+            # again exactly (orjson gives integers beyond 64 bits as floats).
+            exact = _json_values([source[i] for i in idx.tolist()], fast=False)
+            column = _typed_values(type_name, _objects(exact))
+        out[name] = (type_name, rows, column)
     return out
 
 
@@ -957,6 +964,8 @@ def _search_types(
 
 
 _KINDS = {"Int": ("integer",), "Double": ("floating", "integer", "mixed-integer-float")}
+_FLOAT_SAFE_TYPES = frozenset(("Keyword", "Text", "Double", "Bool", "Datetime", "KeywordList"))
+"""Search-attribute types whose valid values hold no integer, or become floats anyway."""
 
 
 def _typed_values(type_name: str | None, values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -979,18 +988,22 @@ def _blobs(listing: ListPage, field_name: str) -> list[bytes]:
     return list(map(attrgetter(field_name), listing.rows))
 
 
-def _json_values(datas: Sequence[bytes], text: bytes | None = None) -> list[Any]:
-    """Decode many small JSON documents with one ``orjson.loads`` (much faster than one each);
-    ``text`` is ``datas`` already joined as a JSON array, if the caller has it.
+def _json_values(
+    datas: Sequence[bytes], text: bytes | None = None, *, fast: bool = True
+) -> list[Any]:
+    """Decode many small JSON documents with one parse (much faster than one each); ``text`` is
+    ``datas`` already joined as a JSON array, if the caller has it.
 
-    A document ``orjson`` refuses but ``json`` reads (``NaN``, an integer beyond 64 bits, a lone
-    surrogate) sends the page to ``json.loads``; a document neither reads is ``None`` (the
-    others are then read one at a time).
+    ``fast`` parses with ``orjson``, which reads an integer beyond 64 bits as a ``float`` (not
+    an error): callers that may meet one read those values again with ``fast=False``
+    (``json``, exact). A document ``orjson`` refuses but ``json`` reads (``NaN``, a lone
+    surrogate) sends the page to ``json``; a document neither reads is ``None`` (the others are
+    then read one at a time).
     """
     if not len(datas):
         return []
     joined = b"[" + b",".join(datas) + b"]" if text is None else text
-    for loads in (orjson.loads, json.loads):
+    for loads in (orjson.loads, json.loads) if fast else (json.loads,):
         try:
             values = loads(joined)
         except ValueError:
@@ -1204,7 +1217,7 @@ def decode_search_attributes(indexed_fields: Mapping[str, Any]) -> dict[str, Any
     for name in sorted(indexed_fields):
         payload = indexed_fields[name]
         type_name = _payload_type(payload)
-        value = _json_values([payload.data])[0]
+        value = _json_values([payload.data], fast=False)[0]
         if type_name == "Datetime" and isinstance(value, str):
             try:
                 value = pd.Timestamp(value).tz_convert("UTC")
