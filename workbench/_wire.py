@@ -26,6 +26,7 @@ __all__ = [
     "json_array",
     "message_record",
     "record_spans",
+    "varint_sizes",
 ]
 
 _MAX_WORDS = 8  # contents compared by equal_contents: at most 64 bytes
@@ -102,6 +103,14 @@ def encode_record(tag: int, content: bytes) -> bytes:
         length >>= 7
     head.append(length)
     return bytes(head) + content
+
+
+def varint_sizes(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """How many bytes the varint encoding of each of ``values`` (non-negative) takes."""
+    size = np.ones(len(values), dtype=np.int64)
+    for bits in (7, 14, 21, 28, 35, 42, 49, 56, 63):
+        size += values >= (1 << bits)
+    return size
 
 
 def message_record(buf: bytes, pos: int, tag: int) -> int | None:

@@ -188,10 +188,7 @@ class Connection:
                 return
             call.add_done_callback(done)
 
-        if threading.current_thread() is threading.main_thread():
-            threading.Thread(target=start, name="workbench-call", daemon=True).start()
-        else:
-            start()
+        _start_off_main_thread(start)
         return out
 
     def _method(self, method: str, response_type: Any) -> Any:
@@ -446,5 +443,14 @@ def _off_main_thread(call: Callable[[], T]) -> T:
         else:
             result.set_result(value)
 
-    threading.Thread(target=run, name="workbench-call", daemon=True).start()
+    _start_off_main_thread(run)
     return result.result()
+
+
+def _start_off_main_thread(start: Callable[[], None]) -> None:
+    """Run ``start()`` on a helper thread if the caller is the main thread, else inline (see
+    :func:`_off_main_thread` for why)."""
+    if threading.current_thread() is threading.main_thread():
+        threading.Thread(target=start, name="workbench-call", daemon=True).start()
+    else:
+        start()

@@ -572,13 +572,6 @@ def _ints(merged: Any, listing: ListPage, field_name: str) -> np.ndarray[Any, An
     return np.fromiter(map(attrgetter(field_name), listing.rows), np.int64, n)
 
 
-def _varint_size(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    size = np.ones(len(values), dtype=np.int64)
-    for bits in (7, 14, 21, 28, 35, 42, 49, 56, 63):
-        size += values >= (1 << bits)
-    return size
-
-
 def _entry_rows(blobs: list[bytes]) -> np.ndarray[Any, Any]:
     """The row of every entry of serialized ``map<string, Payload>`` holders, in order."""
     joined = b"".join(blobs)
@@ -588,7 +581,7 @@ def _entry_rows(blobs: list[bytes]) -> np.ndarray[Any, Any]:
     # Every entry is written as tag 0x0A, its varint length, its bytes: where the running sum of
     # those sizes meets a row's end says which row the entry came from.
     sizes = np.fromiter(map(len, entries), np.int64, len(entries))
-    ends = np.cumsum(sizes + 1 + _varint_size(sizes))
+    ends = np.cumsum(sizes + 1 + _wire.varint_sizes(sizes))
     lengths = np.fromiter(map(len, blobs), np.int64, len(blobs))
     row_ends = np.cumsum(lengths)
     filled = row_ends[lengths > 0]
