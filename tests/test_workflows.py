@@ -344,6 +344,35 @@ def test_search_attributes_are_typed_columns(session: workbench.Session, listing
     assert n == 1
 
 
+def test_listing_round_trips_through_parquet(
+    session: workbench.Session, listing: Listing, tmp_path: Any
+) -> None:
+    """The issue's ``s.workflows(query).to_parquet("runs.parquet")``: a plain DataFrame that
+    pandas writes and reads back with its types."""
+    df = session.workflows(listing.query, progress=False)
+    path = tmp_path / "runs.parquet"
+    df.to_parquet(path)
+    back = pd.read_parquet(path)
+
+    assert list(back.columns) == list(df.columns)
+    assert back.dtypes.astype(str).drop(["memo", "BuildIds", "WbKeywordList"]).to_dict() == (
+        df.dtypes.astype(str).drop(["memo", "BuildIds", "WbKeywordList"]).to_dict()
+    )
+    plain = [c for c in df.columns if c not in ("memo", "BuildIds", "WbKeywordList")]
+    pd.testing.assert_frame_equal(back[plain], df[plain])
+    assert list(back.status.cat.categories) == list(STATUS_NAMES)
+    lists = back.set_index("workflow_id").WbKeywordList
+    assert list(lists.loc[listing.wid("done-2")]) == ["k2", "common"]
+    assert lists.loc[listing.wid("bare")] is None
+    # Memos become one struct column: every row's dict holds every key seen, None where unset.
+    memos = back.set_index("workflow_id").memo
+    assert memos.loc[listing.wid("done-1")]["customer"] == {"id": 1, "name": "customer-1"}
+    assert memos.loc[listing.wid("done-1")]["note"] == "hello 1"
+    assert memos.loc[listing.wid("secret")]["plain"] == "visible"
+    assert memos.loc[listing.wid("secret")]["note"] is None
+    assert memos.loc[listing.wid("bare")] is None
+
+
 def test_memo_is_decoded_and_failures_are_marked_per_row(
     session: workbench.Session, listing: Listing
 ) -> None:
