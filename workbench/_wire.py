@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 __all__ = [
     "Records",
@@ -26,6 +27,7 @@ __all__ = [
     "json_array",
     "message_record",
     "record_spans",
+    "record_strings",
     "varint_sizes",
 ]
 
@@ -47,7 +49,9 @@ class Records(NamedTuple):
     """Offset just past the last record."""
 
 
-def record_spans(buf: bytes, tag: int, count: int, *, prefix: bool = False) -> Records | None:
+def record_spans(
+    buf: bytes | memoryview, tag: int, count: int, *, prefix: bool = False
+) -> Records | None:
     """Find ``count`` length-delimited records with the one-byte ``tag`` at the start of ``buf``.
 
     They must fill ``buf`` (or, with ``prefix``, its start) exactly. Content lengths may take one
@@ -92,6 +96,34 @@ def record_spans(buf: bytes, tag: int, count: int, *, prefix: bool = False) -> R
     if not np.array_equal(ends[:-1], heads[1:]):
         return None
     return Records(heads, starts, lengths, end)
+
+
+def record_strings(
+    buf: bytes | memoryview, records: Records, *, empty_as_null: bool = False
+) -> pa.LargeStringArray:
+    """The contents of ``records`` (found in ``buf``) as an Arrow string array, built from one
+    copy of ``buf`` without its record headers: no Python object per string. Empty contents are
+    ``""``, or null with ``empty_as_null``.
+
+    The contents are not checked for UTF-8 here: give records of a protobuf ``string`` field,
+    which the protobuf parser has already validated.
+    """
+    n = len(records.lengths)
+    keep = np.ones(records.end, dtype=bool)
+    keep[records.heads] = False
+    keep[records.heads + 1] = False
+    keep[records.heads[records.starts - records.heads == 3] + 2] = False
+    data = np.frombuffer(buf, dtype=np.uint8, count=records.end)[keep]
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(records.lengths, out=offsets[1:])
+    validity = None
+    empty = records.lengths == 0
+    if empty_as_null and empty.any():
+        validity = pa.py_buffer(np.packbits(~empty, bitorder="little"))
+    array: pa.LargeStringArray = pa.LargeStringArray.from_buffers(
+        n, pa.py_buffer(offsets), pa.py_buffer(data), validity
+    )
+    return array
 
 
 def encode_record(tag: int, content: bytes) -> bytes:

@@ -65,8 +65,10 @@ System search attributes the server reports (e.g. ``BuildIds``) are columns like
 search attribute whose name clashes with a fixed column is named ``sa.<name>``.
 
 Text columns use pandas' default string dtype (``"str"``, which also compares equal to
-``"string"``). An empty result has exactly the :data:`WORKFLOW_COLUMNS` with these dtypes and
-zero rows.
+``"string"``), stored in Arrow: the id columns are built from the wire bytes without a Python
+string per id, and a column whose rows all hold the same text (the type, the task queue, often)
+without a string per row. An empty result has exactly the :data:`WORKFLOW_COLUMNS` with these
+dtypes and zero rows.
 
 Memo column: one ``dict`` per row, key → decoded value, so ``df.memo.str.get("customer")``
 picks a key; a value that failed to decode is ``None`` and the failure is spelled out in
@@ -96,6 +98,7 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+import pyarrow as pa
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from pandas.api.types import infer_dtype
 from temporalio.api.common.v1 import Payload, SearchAttributes
@@ -195,6 +198,8 @@ _ENCRYPTED = b"binary/encrypted"
 _JSON_PLAIN = b"json/plain"
 _NS = 1_000_000_000
 _KEY_TAG, _VALUE_TAG, _DATA_TAG = 0x0A, 0x12, 0x12  # fields 1 and 2, length-delimited
+_WORKFLOW_ID_TAG, _RUN_ID_TAG = 0x0A, 0x12  # WorkflowExecution's fields 1 and 2
+_LARGE_STRING = pa.large_string()  # what pandas stores its "str" columns in
 
 
 # ------------------------------------------------------------------------------ memo decoding
@@ -512,7 +517,33 @@ def _per_row(
     return [[(list(getattr(m, f)) or [default])[-1] for m in parsed] for f in fields]
 
 
-def _ids(merged: Any, listing: ListPage, field_name: str) -> tuple[list[str], list[str]]:
+def _ids(
+    merged: Any, listing: ListPage, field_name: str, *, optional: bool = False, buf: bytes = b""
+) -> tuple[pa.Array, pa.Array]:
+    """The workflow and run ids of the merged ``Executions`` view ``merged`` (``buf``: its
+    serialized form, if the caller has it) as Arrow string arrays, built from the serialized
+    view without a Python string per id (:func:`workbench._wire.record_strings`); read row by
+    row when they do not line up with the rows. With ``optional`` an unset id is null, else
+    ``""``."""
+    n = listing.row_count
+    buf = buf or merged.SerializeToString()
+    if not buf:  # no row sets either id
+        unset = pa.nulls(n, _LARGE_STRING) if optional else _repeated("", n)
+        return unset, unset
+    wids = _wire.record_spans(buf, _WORKFLOW_ID_TAG, n, prefix=True)
+    if wids is not None:
+        rest = memoryview(buf)[wids.end :]
+        rids = _wire.record_spans(rest, _RUN_ID_TAG, n)
+        if rids is not None:
+            return (
+                _wire.record_strings(buf, wids, empty_as_null=optional),
+                _wire.record_strings(rest, rids, empty_as_null=optional),
+            )
+    wid, rid = _id_lists(merged, listing, field_name)
+    return _text(wid, optional=optional), _text(rid, optional=optional)
+
+
+def _id_lists(merged: Any, listing: ListPage, field_name: str) -> tuple[list[str], list[str]]:
     n = listing.row_count
     wids, rids = _aligned(merged.workflow_id, n), _aligned(merged.run_id, n)
     if wids is not None and rids is not None:
@@ -524,30 +555,49 @@ def _ids(merged: Any, listing: ListPage, field_name: str) -> tuple[list[str], li
     return wids, rids
 
 
-def _root_ids(
-    merged: Any, listing: ListPage, wid: list[str], rid: list[str]
-) -> tuple[list[str], list[str]]:
-    """The root ids: the run's own id lists themselves when every run is its own root (top-level
-    runs, the usual case), which spares a string per row and lets assembly copy the columns."""
+def _own_and_root_ids(merged: Any, listing: ListPage) -> tuple[pa.Array, ...]:
+    """The run's ids and its root's. When every run is its own root (top-level runs, the usual
+    case) the root columns are the run's own arrays, which assembly then copies."""
     own, n = merged.execution, listing.row_count
-    if (
-        len(own.workflow_id) == n
-        and len(own.run_id) == n
-        and own.SerializeToString() == merged.root_execution.SerializeToString()
-    ):
-        return wid, rid
-    return _ids(merged.root_execution, listing, "root_execution")
+    own_buf = own.SerializeToString()
+    wid, rid = _ids(own, listing, "execution", buf=own_buf)
+    root_buf = merged.root_execution.SerializeToString()
+    if len(own.workflow_id) == n and len(own.run_id) == n and root_buf == own_buf:
+        return wid, rid, wid, rid
+    rwid, rrid = _ids(merged.root_execution, listing, "root_execution", optional=True, buf=root_buf)
+    return wid, rid, rwid, rrid
 
 
-def _same_name(names: Any, n: int) -> list[str] | None:
-    """``[name] * n`` when every row has the same name (one workflow type per page is common),
-    checked on the serialized merged names without a string per row."""
+def _same_name(names: Any, n: int) -> str | None:
+    """The name every row has, when they all have the same (one workflow type per page is
+    common), checked on the serialized merged names without a string per row."""
     if not n or len(names.name) != n:
         return None
-    name = names.name[0]
+    name: str = names.name[0]
     if names.SerializeToString() != _wire.encode_record(_KEY_TAG, name.encode()) * n:
         return None
-    return [name] * n
+    return name
+
+
+def _text(values: Sequence[str], *, optional: bool = False) -> pa.Array:
+    """``values`` as an Arrow string array; with ``optional``, ``""`` is null."""
+    if optional:
+        return pa.array([v or None for v in values], type=_LARGE_STRING)
+    return pa.array(values, type=_LARGE_STRING)
+
+
+def _repeated(value: str, n: int) -> pa.Array:
+    """An Arrow string array of ``n`` times ``value`` (no Python object per row)."""
+    data = value.encode()
+    offsets = np.arange(n + 1, dtype=np.int64) * len(data)
+    return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data * n))
+
+
+def _same_text(values: list[str]) -> pa.Array:
+    """``values`` as an Arrow string array, a repeated one when they are all equal."""
+    if values and values.count(values[0]) == len(values):
+        return _repeated(values[0], len(values))
+    return _text(values)
 
 
 def _times(merged: Any, listing: ListPage, field_name: str) -> np.ndarray[Any, Any]:
@@ -635,8 +685,8 @@ class PageColumns:
 
     n: int
     """Number of rows."""
-    strings: dict[str, list[str]]
-    """Text columns (``""`` where unset)."""
+    strings: dict[str, pa.Array]
+    """Text columns, as Arrow string arrays (null where unset, for the optional ones)."""
     ints: dict[str, np.ndarray[Any, Any]]
     """Integer columns, including the raw ``status`` enum code."""
     times: dict[str, np.ndarray[Any, Any]]
@@ -666,12 +716,17 @@ def page_columns(page: Any, *, decode_memo: DecodeMemo | None = None) -> PageCol
     # (the columns allocate thousands of containers that form no cycles; see workbench._gc).
     memo = _page_memo(merged.memo, listing, decode_memo or default_decode_memo)
     with gc_paused():
-        wid, rid = _ids(merged.execution, listing, "execution")
-        pwid, prid = _ids(merged.parent_execution, listing, "parent_execution")
-        rwid, rrid = _root_ids(merged, listing, wid, rid)
-        types = _same_name(merged.type, n) or _aligned(merged.type.name, n)
-        if types is None:
-            (types,) = _per_row(list(map(attrgetter("type"), listing.rows)), _Names, ("name",), "")
+        wid, rid, rwid, rrid = _own_and_root_ids(merged, listing)
+        pwid, prid = _ids(merged.parent_execution, listing, "parent_execution", optional=True)
+        name = _same_name(merged.type, n)
+        if name is not None:
+            types = _repeated(name, n)
+        else:
+            names = _aligned(merged.type.name, n)
+            if names is None:
+                blobs = list(map(attrgetter("type"), listing.rows))
+                (names,) = _per_row(blobs, _Names, ("name",), "")
+            types = _text(names)
         queues = _aligned(merged.task_queue, n)
         if queues is None:
             queues = list(map(attrgetter("task_queue"), listing.rows))
@@ -681,7 +736,7 @@ def page_columns(page: Any, *, decode_memo: DecodeMemo | None = None) -> PageCol
                 "workflow_id": wid,
                 "run_id": rid,
                 "workflow_type": types,
-                "task_queue": queues,
+                "task_queue": _same_text(queues),
                 "parent_workflow_id": pwid,
                 "parent_run_id": prid,
                 "root_workflow_id": rwid,
@@ -1018,6 +1073,23 @@ def _payload_type(payload: Any) -> str | None:
 
 
 # ------------------------------------------------------------------------------ assembly
+def _str_column(chunks: Sequence[pa.Array]) -> pd.api.extensions.ExtensionArray:
+    """A ``str`` column of Arrow string arrays (kept as chunks when pandas stores strings in
+    Arrow, its default with pyarrow installed; converted otherwise)."""
+    column: pd.api.extensions.ExtensionArray = pd.array(
+        pa.chunked_array(chunks, type=_LARGE_STRING), dtype="str"
+    )
+    return column
+
+
+def _str_values(values: np.ndarray[Any, Any]) -> pd.api.extensions.ExtensionArray:
+    """A ``str`` column of strings and ``None``; any other value becomes its ``str()``."""
+    try:
+        return _str_column([pa.array(values, type=_LARGE_STRING, from_pandas=True)])
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return pd.array(values, dtype="str")
+
+
 def _strings(values: list[str], *, optional: bool = False) -> pd.api.extensions.ExtensionArray:
     arr = _objects(values)  # (np.array would inspect every string for nesting)
     if optional and len(arr):
@@ -1049,10 +1121,10 @@ def _search_column(
     try:
         if type_name in ("Keyword", "Text"):
             if rows is None:
-                return pd.array(values, dtype="str")  # converts any non-string value with str()
+                return _str_values(values)
             arr = np.full(n, None, dtype=object)
             arr[where] = values
-            return pd.array(arr, dtype="str")
+            return _str_values(arr)
         if type_name == "Int" and values.dtype == np.int64:
             ints = np.zeros(n, dtype=np.int64)
             mask = np.ones(n, dtype=bool)
@@ -1126,7 +1198,7 @@ def _assemble(parts: list[PageColumns]) -> pd.DataFrame:
     n = sum(p.n for p in parts)
     data: dict[str, Any] = {}
     for name in _STRING_FIELDS[:3]:
-        data[name] = _strings(list(chain.from_iterable(p.strings[name] for p in parts)))
+        data[name] = _str_column([p.strings[name] for p in parts])
 
     def ints(name: str) -> np.ndarray[Any, Any]:
         if not parts:
@@ -1142,7 +1214,7 @@ def _assemble(parts: list[PageColumns]) -> pd.DataFrame:
     for name in _TIME_FIELDS:
         data[name] = _datetimes(times(name))
     data["duration"] = data["close_time"] - data["start_time"]
-    data["task_queue"] = _strings(list(chain.from_iterable(p.strings["task_queue"] for p in parts)))
+    data["task_queue"] = _str_column([p.strings["task_queue"] for p in parts])
     for name in _INT_FIELDS:
         data[name] = ints(name)
     own = {"root_workflow_id": "workflow_id", "root_run_id": "run_id"}
@@ -1150,13 +1222,10 @@ def _assemble(parts: list[PageColumns]) -> pd.DataFrame:
         if name in own and parts and all(p.strings[name] is p.strings[own[name]] for p in parts):
             data[name] = data[own[name]].copy()  # every run is its own root (see _root_ids)
             continue
-        strings = list(chain.from_iterable(p.strings[name] for p in parts))
-        data[name] = _strings(strings, optional=True)
+        data[name] = _str_column([p.strings[name] for p in parts])
     data["memo"] = np.fromiter(chain.from_iterable(p.memo for p in parts), dtype=object, count=n)
-    data["memo_error"] = pd.array(
-        np.fromiter(chain.from_iterable(p.memo_error for p in parts), dtype=object, count=n),
-        dtype="str",
-    )
+    errors = np.fromiter(chain.from_iterable(p.memo_error for p in parts), dtype=object, count=n)
+    data["memo_error"] = _str_values(errors)
     for name, (type_name, rows, values) in _merge_search(parts).items():
         column = f"sa.{name}" if name in WORKFLOW_COLUMNS else name
         data[column] = _search_column(type_name, n, rows, values)
