@@ -134,7 +134,7 @@ def test_contents_joined_as_one_json_array() -> None:
     buf = Columns(data=docs).SerializeToString()
     records = _wire.record_spans(buf, 0x12, len(docs))
     assert records is not None
-    assert json.loads(_wire.json_array(buf, records)) == [json.loads(d) for d in docs]
+    assert json.loads(bytes(_wire.json_array(buf, records))) == [json.loads(d) for d in docs]
 
 
 def test_string_records_become_arrow_strings() -> None:

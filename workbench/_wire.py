@@ -161,8 +161,9 @@ def message_record(buf: bytes, pos: int, tag: int) -> int | None:
     return None
 
 
-def json_array(buf: bytes, records: Records) -> bytes:
-    """The contents of ``records`` (found in ``buf`` from its start) as one JSON array text.
+def json_array(buf: bytes, records: Records) -> memoryview:
+    """The contents of ``records`` (found in ``buf`` from its start) as one JSON array text
+    (UTF-8, in a buffer of its own).
 
     Each record's header becomes ``", "`` (the first ``"[ "``), padded with spaces to its size,
     so the text is the contents joined by commas, in place, with no per-record work.
@@ -174,7 +175,7 @@ def json_array(buf: bytes, records: Records) -> bytes:
     out[records.heads[records.starts - records.heads == 3] + 2] = ord(" ")
     out[0] = ord("[")
     out[-1] = ord("]")
-    return out.tobytes()
+    return out.data
 
 
 def equal_contents(buf: bytes, records: Records) -> tuple[list[bytes], np.ndarray[Any, Any]] | None:

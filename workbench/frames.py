@@ -67,8 +67,10 @@ search attribute whose name clashes with a fixed column is named ``sa.<name>``.
 Text columns use pandas' default string dtype (``"str"``, which also compares equal to
 ``"string"``), stored in Arrow: the id columns are built from the wire bytes without a Python
 string per id, and a column whose rows all hold the same text (the type, the task queue, often)
-without a string per row. An empty result has exactly the :data:`WORKFLOW_COLUMNS` with these
-dtypes and zero rows.
+without a string per row. ``memo_error`` is the exception, kept in Python objects: its rows
+often share one long text (every memo no codec can decrypt), which Python shares and Arrow would
+copy once per row. An empty result has exactly the :data:`WORKFLOW_COLUMNS` with these dtypes
+and zero rows.
 
 Memo column: one ``dict`` per row, key → decoded value, so ``df.memo.str.get("customer")``
 picks a key; a value that failed to decode is ``None`` and the failure is spelled out in
@@ -200,6 +202,7 @@ _NS = 1_000_000_000
 _KEY_TAG, _VALUE_TAG, _DATA_TAG = 0x0A, 0x12, 0x12  # fields 1 and 2, length-delimited
 _WORKFLOW_ID_TAG, _RUN_ID_TAG = 0x0A, 0x12  # WorkflowExecution's fields 1 and 2
 _LARGE_STRING = pa.large_string()  # what pandas stores its "str" columns in
+_SHARED_STR = pd.StringDtype("python", na_value=np.nan)  # "str", in Python objects
 
 
 # ------------------------------------------------------------------------------ memo decoding
@@ -925,7 +928,7 @@ def _page_search_attributes(
         return {}
     names: list[str]
     entry_rows: np.ndarray[Any, Any] | None
-    text: bytes | None = None
+    text: memoryview | None = None
     datas: list[bytes] | None = None
     if len(entries.value.data) != count:  # a payload without data: read the rows one by one
         holders = [SearchAttributes.FromString(r.search_attributes) for r in listing.rows]
@@ -969,7 +972,7 @@ def _page_search_attributes(
 
 def _numbered_entries(
     entries: Any, count: int
-) -> tuple[list[bytes], np.ndarray[Any, Any], bytes] | None:
+) -> tuple[list[bytes], np.ndarray[Any, Any], memoryview] | None:
     """The merged search-attribute entries of a page read from their serialized form with numpy
     (see :mod:`workbench._wire`) rather than as one ``bytes`` object per key and per value:
     ``(distinct keys, each entry's key number, the values as one JSON array text)``, or
@@ -1037,7 +1040,7 @@ def _blobs(listing: ListPage, field_name: str) -> list[bytes]:
 
 
 def _json_values(
-    datas: Sequence[bytes], text: bytes | None = None, *, fast: bool = True
+    datas: Sequence[bytes], text: memoryview | None = None, *, fast: bool = True
 ) -> list[Any]:
     """Decode many small JSON documents with one parse (much faster than one each); ``text`` is
     ``datas`` already joined as a JSON array, if the caller has it.
@@ -1053,7 +1056,7 @@ def _json_values(
     joined = b"[" + b",".join(datas) + b"]" if text is None else text
     for loads in (orjson.loads, json.loads) if fast else (json.loads,):
         try:
-            values = loads(joined)
+            values = loads(joined) if loads is orjson.loads else loads(bytes(joined))
         except ValueError:
             continue
         if isinstance(values, list) and len(values) == len(datas):
@@ -1220,12 +1223,13 @@ def _assemble(parts: list[PageColumns]) -> pd.DataFrame:
     own = {"root_workflow_id": "workflow_id", "root_run_id": "run_id"}
     for name in _OPTIONAL_STRING_FIELDS:
         if name in own and parts and all(p.strings[name] is p.strings[own[name]] for p in parts):
-            data[name] = data[own[name]].copy()  # every run is its own root (see _root_ids)
+            data[name] = data[own[name]].copy()  # runs are their own roots (_own_and_root_ids)
             continue
         data[name] = _str_column([p.strings[name] for p in parts])
     data["memo"] = np.fromiter(chain.from_iterable(p.memo for p in parts), dtype=object, count=n)
     errors = np.fromiter(chain.from_iterable(p.memo_error for p in parts), dtype=object, count=n)
-    data["memo_error"] = _str_values(errors)
+    # In Python objects, not Arrow (see the module's docstring): rows share their texts.
+    data["memo_error"] = pd.array(errors, dtype=_SHARED_STR)
     for name, (type_name, rows, values) in _merge_search(parts).items():
         column = f"sa.{name}" if name in WORKFLOW_COLUMNS else name
         data[column] = _search_column(type_name, n, rows, values)
