@@ -771,6 +771,35 @@ def test_pages_with_nothing_optional_and_a_type_that_changes() -> None:
     assert df.Shifty.dtype == object and df.Shifty.tolist() == [None, None, None, 1, "one"]
 
 
+def test_text_no_arrow_can_hold_is_kept() -> None:
+    """JSON may spell a lone surrogate ("\\ud800"), which Python reads and Arrow (pandas' store
+    for "str") refuses: the listing keeps it, and no other value is lost."""
+    from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+
+    rows = [WorkflowExecutionInfo(status=2, task_queue="q") for _ in range(3)]
+    data = {
+        "Kw": [b'"\\ud800"', b'"ok"', b'"fine"'],  # every value a string
+        "Mixed": [b'"\\udc00"', b"2.5", b'"x"'],  # a Keyword holding a number too
+        "Untyped": [b'"\\ud800"', b'"a"', b'"b"'],
+    }
+    types = {"Kw": b"Keyword", "Mixed": b"Text", "Untyped": b""}
+    for i, e in enumerate(rows):
+        e.execution.workflow_id, e.execution.run_id = f"w{i}", f"r{i}"
+        for name, values in data.items():
+            p = e.search_attributes.indexed_fields[name]
+            p.metadata["encoding"] = b"json/plain"
+            if types[name]:
+                p.metadata["type"] = types[name]
+            p.data = values[i]
+    for storage in ("pyarrow", "python"):
+        with pd.option_context("mode.string_storage", storage):
+            df = frames.workflows_frame([rows])
+            assert df.workflow_id.tolist() == ["w0", "w1", "w2"]
+            assert df.Kw.dtype == "str" and df.Kw.tolist() == ["\ud800", "ok", "fine"]
+            assert df.Mixed.dtype == "str" and df.Mixed.tolist() == ["\udc00", "2.5", "x"]
+            assert df.Untyped.tolist() == ["\ud800", "a", "b"]
+
+
 def test_empty_frame_schema() -> None:
     df = frames.empty_workflows_frame()
     assert list(df.columns) == list(WORKFLOW_COLUMNS) and len(df) == 0

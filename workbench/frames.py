@@ -1086,11 +1086,18 @@ def _str_column(chunks: Sequence[pa.Array]) -> pd.api.extensions.ExtensionArray:
 
 
 def _str_values(values: np.ndarray[Any, Any]) -> pd.api.extensions.ExtensionArray:
-    """A ``str`` column of strings and ``None``; any other value becomes its ``str()``."""
+    """A ``str`` column of strings and ``None``; any other value becomes its ``str()``. Text
+    that Arrow cannot hold (a lone surrogate, which JSON can spell) keeps the column in Python
+    objects."""
     try:
         return _str_column([pa.array(values, type=_LARGE_STRING, from_pandas=True)])
-    except (pa.ArrowTypeError, pa.ArrowInvalid):
-        return pd.array(values, dtype="str")
+    except (TypeError, ValueError):  # not all strings, or text that is not UTF-8
+        pass
+    try:
+        column: pd.api.extensions.ExtensionArray = pd.array(values, dtype="str")
+    except UnicodeEncodeError:
+        column = pd.array(values, dtype=_SHARED_STR)
+    return column
 
 
 def _strings(values: list[str], *, optional: bool = False) -> pd.api.extensions.ExtensionArray:
@@ -1159,6 +1166,8 @@ def _search_column(
         pass  # a value of an unexpected shape: keep the column, as plain Python objects
     objects = np.full(n, None, dtype=object)
     objects[where] = values.astype(object) if values.dtype != object else values
+    if infer_dtype(objects, skipna=True) == "string":
+        return _str_values(objects)  # what pandas would make of it, a lone surrogate included
     return objects
 
 
