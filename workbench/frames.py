@@ -1100,11 +1100,9 @@ def _str_values(values: np.ndarray[Any, Any]) -> pd.api.extensions.ExtensionArra
     return column
 
 
-def _strings(values: list[str], *, optional: bool = False) -> pd.api.extensions.ExtensionArray:
-    arr = _objects(values)  # (np.array would inspect every string for nesting)
-    if optional and len(arr):
-        arr[arr == ""] = None
-    return pd.array(arr, dtype="str")
+def _strings(values: Sequence[str]) -> pd.api.extensions.ExtensionArray:
+    """A ``str`` column of Python strings."""
+    return _str_column([_text(values)])
 
 
 def _datetimes(ns: np.ndarray[Any, Any]) -> pd.DatetimeIndex:
@@ -1374,7 +1372,7 @@ def pending_activities_frame(
     for name in PENDING_ACTIVITY_COLUMNS[5:10]:
         data[name] = _datetimes(_stamp_ns([getattr(a, name) for a in acts]))
     data["current_retry_interval"] = pd.to_timedelta(interval_ns, unit="ns")
-    data["last_failure"] = pd.array(np.array(failures, dtype=object), dtype="str")
+    data["last_failure"] = _str_values(_objects(failures))
     data["last_worker_identity"] = _strings([a.last_worker_identity for a in acts])
     hb = np.empty(n, dtype=object)
     hb[:] = details
@@ -1397,7 +1395,7 @@ def pending_children_frame(children: Sequence[Any]) -> pd.DataFrame:
         "run_id": _strings([c.run_id for c in kids]),
         "workflow_type": _strings([c.workflow_type_name for c in kids]),
         "initiated_id": np.array([c.initiated_id for c in kids], dtype=np.int64),
-        "parent_close_policy": pd.array(np.array(policies, dtype=object), dtype="str"),
+        "parent_close_policy": _str_values(_objects(policies)),
     }
     frame: pd.DataFrame = pd.DataFrame(data, index=pd.RangeIndex(len(kids)))
     return frame
