@@ -161,7 +161,7 @@ def message_record(buf: bytes, pos: int, tag: int) -> int | None:
     return None
 
 
-def json_array(buf: bytes, records: Records) -> memoryview:
+def json_array(buf: bytes | memoryview, records: Records) -> memoryview:
     """The contents of ``records`` (found in ``buf`` from its start) as one JSON array text
     (UTF-8, in a buffer of its own).
 

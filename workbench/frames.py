@@ -521,7 +521,12 @@ def _per_row(
 
 
 def _ids(
-    merged: Any, listing: ListPage, field_name: str, *, optional: bool = False, buf: bytes = b""
+    merged: Any,
+    listing: ListPage,
+    field_name: str,
+    *,
+    optional: bool = False,
+    buf: bytes | None = None,
 ) -> tuple[pa.Array, pa.Array]:
     """The workflow and run ids of the merged ``Executions`` view ``merged`` (``buf``: its
     serialized form, if the caller has it) as Arrow string arrays, built from the serialized
@@ -529,7 +534,8 @@ def _ids(
     row when they do not line up with the rows. With ``optional`` an unset id is null, else
     ``""``."""
     n = listing.row_count
-    buf = buf or merged.SerializeToString()
+    if buf is None:
+        buf = merged.SerializeToString()
     if not buf:  # no row sets either id
         unset = pa.nulls(n, _LARGE_STRING) if optional else _repeated("", n)
         return unset, unset
@@ -988,7 +994,7 @@ def _numbered_entries(
     value_start = _wire.message_record(buf, keys.end, _VALUE_TAG)
     if value_start is None:
         return None
-    data_buf = buf[value_start:]
+    data_buf = memoryview(buf)[value_start:]
     data = _wire.record_spans(data_buf, _DATA_TAG, count)
     numbered = _wire.equal_contents(buf, keys)
     if data is None or numbered is None:
