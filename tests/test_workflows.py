@@ -376,6 +376,59 @@ def test_listing_round_trips_through_parquet(
     assert memos.loc[listing.wid("bare")] is None
 
 
+def test_extreme_datetimes_and_ints_keep_their_values(
+    session: workbench.Session, listing: Listing, tmp_path: Any
+) -> None:
+    """Go's zero time, a far-future date and int64's ends are real search-attribute values:
+    none may wrap around (a nanosecond datetime64 holds only 1677-2262) or turn the column into
+    Python objects (the dev server returns int64's ends rounded through float64)."""
+    prefix = f"wbx-{uuid.uuid4().hex[:8]}-"
+    cases = {
+        "zero": (dt.datetime(1, 1, 1, tzinfo=dt.timezone.utc), -(2**63)),
+        "never": (dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.timezone.utc), 2**63 - 1),
+        "plain": (dt.datetime(2026, 5, 4, 3, 2, 1, tzinfo=dt.timezone.utc), 42),
+    }
+
+    async def start() -> None:
+        for role, (when, number) in cases.items():
+            handle = await listing.client.start_workflow(
+                ListingWorkflow.run,
+                Job("complete"),
+                id=prefix + role,
+                task_queue=listing.task_queue,
+                search_attributes=TypedSearchAttributes(
+                    [SearchAttributePair(DATETIME, when), SearchAttributePair(INT, number)]
+                ),
+            )
+            await handle.result()
+
+    listing.loop.run(start())
+    query = f"WorkflowId STARTS_WITH '{prefix}'"
+    wait_until(
+        lambda: (session.workflows(query, progress=False).status == "Completed").sum() == 3,
+        what="the three runs listed as completed",
+    )
+    df = session.workflows(query, progress=False).set_index("workflow_id")
+    assert str(df.WbDatetime.dtype) == "datetime64[us, UTC]"
+    assert df.WbInt.dtype == "Int64"
+    for role, (when, number) in cases.items():
+        assert df.loc[prefix + role, "WbDatetime"] == pd.Timestamp(when)
+        assert df.loc[prefix + role, "WbInt"] == number
+        described = session.describe(prefix + role).search_attributes
+        assert described["WbDatetime"] == pd.Timestamp(when)
+        assert described["WbInt"] == number
+
+    # Ordinary values keep nanoseconds; the listing of one run is typed the same way.
+    plain = session.workflows(f"WorkflowId = '{prefix}plain'", progress=False)
+    assert str(plain.WbDatetime.dtype) == "datetime64[ns, UTC]"
+    assert plain.WbInt.tolist() == [42]
+
+    df.to_parquet(tmp_path / "extremes.parquet")
+    back = pd.read_parquet(tmp_path / "extremes.parquet")
+    assert back.WbInt.tolist() == df.WbInt.tolist()
+    assert back.WbDatetime.tolist() == df.WbDatetime.tolist()
+
+
 def test_memo_is_decoded_and_failures_are_marked_per_row(
     session: workbench.Session, listing: Listing
 ) -> None:
@@ -769,6 +822,31 @@ def test_pages_with_nothing_optional_and_a_type_that_changes() -> None:
     assert df.memo.isna().all() and df.close_time.isna().all()
     assert pd.isna(df.parent_workflow_id).all() and pd.isna(df.root_workflow_id).all()
     assert df.Shifty.dtype == object and df.Shifty.tolist() == [None, None, None, 1, "one"]
+
+
+@pytest.mark.parametrize("fast_path", [True, False])
+def test_int_values_rounded_beyond_int64_become_its_ends(fast_path: bool) -> None:
+    """What the dev server sends for int64's ends (float64-rounded text) becomes int64's ends;
+    an integer truly beyond int64 keeps the column in Python ints, losing nothing."""
+    from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+
+    def page(texts: list[bytes]) -> list[Any]:
+        rows = [WorkflowExecutionInfo(status=2, task_queue="q") for _ in texts]
+        for i, (e, text) in enumerate(zip(rows, texts, strict=True)):
+            e.execution.workflow_id, e.execution.run_id = f"w{i}", f"r{i}"
+            p = e.search_attributes.indexed_fields["Big"]
+            p.metadata["encoding"], p.metadata["type"], p.data = b"json/plain", b"Int", text
+            if not fast_path and i == 0:  # a payload without data sends the page row by row
+                e.search_attributes.indexed_fields["Empty"].metadata["type"] = b"Int"
+        return rows
+
+    rounded = [b"-9223372036854776000", b"9223372036854776000", b"7"]
+    df = frames.workflows_frame([page(rounded)])
+    assert df.Big.dtype == "Int64"
+    assert df.Big.tolist() == [-(2**63), 2**63 - 1, 7]
+
+    beyond = frames.workflows_frame([page([b"100000000000000000000000000000", b"7"])])
+    assert beyond.Big.dtype == object and beyond.Big.tolist() == [10**29, 7]
 
 
 def test_text_no_arrow_can_hold_is_kept() -> None:

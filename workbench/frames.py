@@ -61,6 +61,13 @@ KeywordList   object (``list[str]``)  None
 (other)       object (JSON value)     None
 ============  ======================  ========================================================
 
+A Datetime column holding a value outside the nanosecond range of pandas (years 1677 to 2262),
+such as Go's zero time ``0001-01-01T00:00:00Z`` or a far-future ``9999-12-31``, is
+``datetime64[us, UTC]`` instead, which holds every year from 1 to 9999: no value is lost or
+wrapped around. An Int value just beyond int64, as the dev server's SQLite visibility returns
+the extremes of int64 (``-9223372036854776000``: rounded through float64), becomes the nearest
+int64.
+
 System search attributes the server reports (e.g. ``BuildIds``) are columns like any other. A
 search attribute whose name clashes with a fixed column is named ``sa.<name>``.
 
@@ -103,6 +110,7 @@ import pandas as pd
 import pyarrow as pa
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from pandas.api.types import infer_dtype
+from pandas.errors import OutOfBoundsDatetime
 from temporalio.api.common.v1 import Payload, SearchAttributes
 from temporalio.api.enums.v1 import (
     ParentClosePolicy,
@@ -1036,9 +1044,31 @@ def _typed_values(type_name: str | None, values: np.ndarray[Any, Any]) -> np.nda
                     return values.astype(bool)
             elif kind in _KINDS[type_name]:
                 return values.astype(np.int64 if type_name == "Int" else np.float64)
-        except OverflowError:
-            pass  # an Int beyond int64: keep the Python values
+        except OverflowError:  # an Int beyond int64
+            clamped = _nearest_int64(values) if type_name == "Int" else None
+            if clamped is not None:
+                return clamped
     return values
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+_ROUNDING = 2**11
+"""How far beyond int64 a value rounded through float64 can land (float64's spacing at 2**63)."""
+
+
+def _nearest_int64(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any] | None:
+    """Integers of which none lies beyond int64 by more than float64 rounding, as int64 (the
+    ones beyond become int64's ends); ``None`` if one lies farther out (keep the Python ints)."""
+    out = []
+    for value in values.tolist():
+        if _INT64_MAX < value <= _INT64_MAX + _ROUNDING:
+            value = _INT64_MAX
+        elif _INT64_MIN - _ROUNDING <= value < _INT64_MIN:
+            value = _INT64_MIN
+        elif not _INT64_MIN <= value <= _INT64_MAX:
+            return None
+        out.append(value)
+    return np.array(out, dtype=np.int64)
 
 
 def _blobs(listing: ListPage, field_name: str) -> list[bytes]:
@@ -1156,10 +1186,7 @@ def _search_column(
             mask[where] = False
             return pd.arrays.BooleanArray(bools, mask)
         if type_name == "Datetime" and infer_dtype(values, skipna=False) == "string":
-            parsed = pd.to_datetime(values, utc=True, format="ISO8601")
-            ns = np.full(n, _NAT, dtype=np.int64)
-            ns[where] = parsed.to_numpy(dtype="datetime64[ns]").view(np.int64)
-            return pd.DatetimeIndex(pd.to_datetime(ns.view("M8[ns]"), utc=True))
+            return _datetime_strings(values, n, where)
         if type_name == "KeywordList":
             items = values.tolist()
             if str in map(type, items):  # stops at the first single keyword
@@ -1173,6 +1200,21 @@ def _search_column(
     if infer_dtype(objects, skipna=True) == "string":
         return _str_values(objects)  # what pandas would make of it, a lone surrogate included
     return objects
+
+
+def _datetime_strings(values: np.ndarray[Any, Any], n: int, where: Any) -> pd.DatetimeIndex:
+    """A Datetime search-attribute column from its RFC 3339 texts: nanoseconds when every value
+    fits them (1677 to 2262), else microseconds (years 1 to 9999), never wrapped around."""
+    parsed = pd.DatetimeIndex(pd.to_datetime(values, utc=True, format="ISO8601"))
+    try:
+        parsed = parsed.as_unit("ns")
+    except OutOfBoundsDatetime:
+        parsed = parsed.as_unit("us")
+    unit = str(parsed.unit)
+    ticks = np.full(n, _NAT, dtype=np.int64)
+    ticks[where] = parsed.asi8
+    column: pd.DatetimeIndex = pd.DatetimeIndex(pd.to_datetime(ticks.view(f"M8[{unit}]"), utc=True))
+    return column
 
 
 def _objects(values: Sequence[Any]) -> np.ndarray[Any, Any]:
