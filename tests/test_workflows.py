@@ -534,17 +534,60 @@ def test_paging_limit_and_streaming(session: workbench.Session, listing: Listing
     assert limited.attrs["complete"] is True
     assert len(session.workflows(listing.query, limit=0)) == 0
 
+    assert limited.attrs["limit_reached"] is True
+    assert whole.attrs["limit_reached"] is False
+    assert session.workflows(listing.query, limit=16, progress=False).attrs["limit_reached"]
+    assert not session.workflows(listing.query, limit=17, progress=False).attrs["limit_reached"]
+
     frames_ = list(session.iter_workflows(listing.query, page_size=5))
     assert [len(f) for f in frames_] == [5, 5, 5, 1]
     for f in frames_:
         assert list(f.columns[: len(WORKFLOW_COLUMNS)]) == list(WORKFLOW_COLUMNS)
-    streamed = pd.concat(frames_, ignore_index=True)
+    streamed = pd.concat(frames_)
     assert sorted(streamed.run_id) == sorted(whole.run_id)
+    # The index goes on from page to page: the concatenation is indexed like the listing.
+    assert [f.index[0] for f in frames_] == [0, 5, 10, 15]
+    pd.testing.assert_index_equal(streamed.index, whole.index)
     assert [len(f) for f in session.iter_workflows(listing.query, page_size=5, limit=12)] == [
         5,
         5,
         2,
     ]
+    # 16 runs in pages of 4 or 8: the server ends with an empty page, which is not yielded.
+    assert [len(f) for f in session.iter_workflows(listing.query, page_size=4)] == [4] * 4
+    assert [len(f) for f in session.iter_workflows(listing.query, page_size=8)] == [8, 8]
+    # An empty listing yields the schema once, so pd.concat always has a frame to join.
+    (empty,) = session.iter_workflows(f"WorkflowId = '{listing.prefix}nobody'")
+    assert list(empty.columns) == list(WORKFLOW_COLUMNS) and len(empty) == 0
+    (none,) = session.iter_workflows(listing.query, limit=0)
+    assert len(none) == 0
+
+
+def test_malformed_arguments_are_named(session: workbench.Session) -> None:
+    cases: list[tuple[Callable[[], Any], str]] = [
+        (lambda: session.workflows(limit="5"), "limit"),  # type: ignore[arg-type]
+        (lambda: session.workflows(limit=-1), "limit"),
+        (lambda: session.workflows(limit=True), "limit"),
+        (lambda: session.workflows(page_size=0), "page_size"),
+        (lambda: session.iter_workflows(limit=2.5), "limit"),  # type: ignore[arg-type]
+        (lambda: session.workflows(42), "query"),  # type: ignore[arg-type]
+        (lambda: session.count(None), "query"),  # type: ignore[arg-type]
+        (lambda: session.describe(""), "workflow_id"),
+        (lambda: session.describe("order-1", 7), "run_id"),  # type: ignore[arg-type]
+        (lambda: session.history(""), "workflow_id"),
+        (lambda: session.count_by_status("WorkflowType='X' GROUP BY WorkflowType"), "query"),
+        (lambda: session.count_by_status("order  by StartTime"), "query"),
+    ]
+    for call, argument in cases:
+        with pytest.raises(workbench.ArgumentError) as info:
+            call()
+        assert info.value.argument == argument
+        assert argument in str(info.value)
+    with pytest.raises(ValueError, match="GROUP BY"):  # ArgumentError is a ValueError too
+        session.count_by_status("WorkflowType='X' group by WorkflowType")
+    # Words inside quoted values are values, not clauses.
+    by_status = session.count_by_status("WorkflowId = 'group by order by'")
+    assert by_status.sum() == 0
 
 
 def test_invalid_query_and_unknown_search_attribute(session: workbench.Session) -> None:

@@ -22,6 +22,7 @@ __version__ = "0.1.0"
 
 from .cluster import NamespaceInfo, ServerInfo
 from .errors import (
+    ArgumentError,
     AuthError,
     CodecError,
     ConnectError,
@@ -44,6 +45,7 @@ from .settings import ConnectionSettings, TLSSettings
 from .workflows import ListingInterrupted, WorkflowDescription
 
 __all__ = [
+    "ArgumentError",
     "AuthError",
     "CodecError",
     "ConnectError",

@@ -10,6 +10,7 @@ Messages never contain secrets (API keys, private keys, encryption keys): see
 ::
 
     WorkbenchError
+    ├── ArgumentError            an argument of a call is malformed (a limit, an empty id)
     ├── SettingsError            a setting is missing, malformed or contradictory
     │   ├── ProfileNotFound      the requested temporal.toml profile does not exist
     │   └── TLSMaterialError     a certificate or key cannot be read, parsed, or does not fit
@@ -29,6 +30,7 @@ Messages never contain secrets (API keys, private keys, encryption keys): see
 from __future__ import annotations
 
 __all__ = [
+    "ArgumentError",
     "AuthError",
     "CodecError",
     "ConnectError",
@@ -57,6 +59,19 @@ class WorkbenchError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+
+class ArgumentError(WorkbenchError, ValueError):
+    """An argument of a call is missing, malformed or out of range (a ``limit`` that is not an
+    integer, an empty workflow id, a query a call cannot take).
+
+    Attributes:
+        argument: The name of the argument at fault (e.g. ``"limit"``).
+    """
+
+    def __init__(self, message: str, *, argument: str) -> None:
+        super().__init__(message)
+        self.argument = argument
 
 
 class SettingsError(WorkbenchError, ValueError):

@@ -35,6 +35,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.client import WorkflowHistory
 
+from ._args import check_run
 from .codecs import Chain, CodecLike, as_chain
 from .errors import HistoryFormatError, NotFound
 from .history_frames import EVENT_COLUMNS, PAYLOAD_COLUMNS, FrameBuilder, json_default
@@ -472,8 +473,10 @@ def fetch_history(
     Page *k+1* is requested before page *k* is decoded, so decoding overlaps the transfer.
 
     Raises:
+        ArgumentError: ``workflow_id`` is empty or not a ``str`` (or ``run_id`` not a ``str``).
         NotFound: No such workflow or run.
     """
+    check_run(workflow_id, run_id)
     namespace = conn.settings.namespace
     if not run_id:
         # Resolve "latest" once: the run id then names exactly the run whose events we read,

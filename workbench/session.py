@@ -164,6 +164,7 @@ class Session:
             stop: An event another thread may set to stop after the current page.
 
         Raises:
+            ArgumentError: ``query``, ``page_size`` or ``limit`` is malformed.
             QueryError: The server rejected the query (syntax, unknown search attribute).
             WorkbenchError: Another failure, or the server stayed unavailable for
                 :data:`~workbench.workflows.RETRY_DEADLINE` seconds.
@@ -189,9 +190,14 @@ class Session:
         ...     page.to_parquet(f"failed-{page.index[0]}.parquet")
 
         Each page has the fixed columns of :meth:`workflows` plus the search attributes present
-        in that page. The next page is fetched while the loop body runs.
+        in that page; its index goes on from the previous page's, so ``pd.concat(pages)`` holds
+        the rows of :meth:`workflows` with the same index (a search attribute some pages lack
+        is filled there by pandas' rules, and columns come in the order first seen). Empty
+        pages are skipped; an empty listing yields one empty frame. The next page is fetched
+        while the loop body runs.
 
         Raises:
+            ArgumentError: ``query``, ``page_size`` or ``limit`` is malformed.
             QueryError: The server rejected the query.
         """
         return iter_workflows(
@@ -214,9 +220,11 @@ class Session:
         """Executions matching ``query`` per status: an int64 Series indexed by status name.
 
         Every status appears (Running, Completed, Failed, Canceled, Terminated, ContinuedAsNew,
-        TimedOut, Paused), zeros included.
+        TimedOut, Paused), zeros included. Pass the filter only: the call adds its own
+        ``GROUP BY ExecutionStatus``.
 
         Raises:
+            ArgumentError: The query has its own ``GROUP BY`` or ``ORDER BY``.
             QueryError: The server rejected the query.
         """
         return count_by_status(self.connection, query)
@@ -229,6 +237,7 @@ class Session:
             run_id: The run; the latest run of ``workflow_id`` if omitted.
 
         Raises:
+            ArgumentError: ``workflow_id`` is empty or not a ``str``.
             NotFound: No such workflow or run in this namespace.
         """
         return describe_workflow(
@@ -267,6 +276,7 @@ class Session:
                 default if ``None``).
 
         Raises:
+            ArgumentError: ``workflow_id`` is empty or not a ``str``.
             NotFound: No such workflow or run in this namespace.
             CodecError: ``codec`` is not a codec.
         """

@@ -36,8 +36,17 @@ from temporalio.api.workflowservice.v1 import (
     ListWorkflowExecutionsRequest,
 )
 
+from ._args import check_paging, check_query, check_run, outside_quotes
 from ._gc import gc_paused
-from .errors import AuthError, NotFound, QueryError, RPCError, TLSError, WorkbenchError
+from .errors import (
+    ArgumentError,
+    AuthError,
+    NotFound,
+    QueryError,
+    RPCError,
+    TLSError,
+    WorkbenchError,
+)
 from .frames import (
     STATUS_NAMES,
     DecodeMemo,
@@ -46,6 +55,7 @@ from .frames import (
     _safe_decode,
     decode_search_attributes,
     default_decode_memo,
+    empty_workflows_frame,
     page_columns,
     pending_activities_frame,
     pending_children_frame,
@@ -120,6 +130,9 @@ def _query_error(query: str) -> Callable[[str], WorkbenchError]:
     return build
 
 
+_CLAUSE = re.compile(r"\b(?:group|order)\s+by\b", re.IGNORECASE)
+
+
 def _retryable(error: BaseException) -> bool:
     if not isinstance(error, WorkbenchError) or isinstance(error, (TLSError, AuthError)):
         return False
@@ -162,10 +175,8 @@ def iter_pages(
         QueryError: The server rejected the query (syntax, unknown search attribute).
         WorkbenchError: Any other failure, or retries exhausted.
     """
-    if page_size < 1:
-        raise ValueError(f"page_size must be at least 1, got {page_size}")
-    if limit is not None and limit < 0:
-        raise ValueError(f"limit must be None or >= 0, got {limit}")
+    check_query(query)
+    check_paging(page_size, limit)
     if limit == 0:
         return
     halt = threading.Event()
@@ -318,16 +329,37 @@ def iter_workflows(
 ) -> Iterator[pd.DataFrame]:
     """Yield one DataFrame per page (the listing schema of :mod:`workbench.frames`).
 
-    Each page's frame has the fixed columns plus the search attributes present in that page.
-    The next page is fetched while the caller works on the current one. Interrupting the loop
-    (``break``, KeyboardInterrupt) simply stops the listing; the pages already yielded are the
-    caller's.
+    Each page's frame has the fixed columns plus the search attributes present in that page,
+    and its index goes on from the previous page's (0 to 999, 1000 to 1999, …), so that
+    ``pd.concat(pages)`` has the rows and index of :func:`list_workflows`. An empty page (the
+    server ends a listing whose last page was full with one) is not yielded; an empty listing
+    yields one empty frame, the schema. The next page is fetched while the caller works on the
+    current one. Interrupting the loop (``break``, KeyboardInterrupt) simply stops the listing;
+    the pages already yielded are the caller's.
+
+    Raises:
+        ArgumentError: ``query``, ``page_size`` or ``limit`` is malformed (raised at once).
+        QueryError: The server rejected the query (raised by the first ``next()``).
     """
-    decode = _memo_decoder(decode_memo)
-    for resp in iter_pages(
+    check_query(query)
+    check_paging(page_size, limit)
+    pages = iter_pages(
         conn, query, page_size=page_size, limit=limit, retry_deadline=retry_deadline, lite=True
-    ):
-        yield workflows_frame([page_columns(resp, decode_memo=decode)])
+    )
+    return _page_frames(pages, _memo_decoder(decode_memo))
+
+
+def _page_frames(pages: Iterator[Any], decode: DecodeMemo) -> Iterator[pd.DataFrame]:
+    offset = 0
+    for resp in pages:
+        if not _row_count(resp):
+            continue
+        frame = workflows_frame([page_columns(resp, decode_memo=decode)])
+        frame.index = pd.RangeIndex(offset, offset + len(frame))
+        offset += len(frame)
+        yield frame
+    if not offset:
+        yield empty_workflows_frame()
 
 
 def list_workflows(
@@ -357,8 +389,9 @@ def list_workflows(
     frame (whole pages, each once); the page still on the wire is dropped. A
     :class:`ListingInterrupted` warning says how many rows the frame holds, and ``frame.attrs``
     records ``complete=False`` and the ``next_page_token`` to continue from. A complete listing
-    has ``attrs["complete"] = True``. ``attrs["retries"]`` counts the page requests that were
-    retried.
+    has ``attrs["complete"] = True``; ``attrs["limit_reached"]`` is ``True`` when ``limit`` ended
+    it before the server said there were no more pages (more runs may match: ``count(query)``
+    says how many). ``attrs["retries"]`` counts the page requests that were retried.
 
     Args:
         conn: The connection.
@@ -378,6 +411,8 @@ def list_workflows(
         QueryError: The server rejected the query.
         WorkbenchError: Any other failure (after retries, for the retryable ones).
     """
+    check_query(query)
+    check_paging(page_size, limit)
     with gc_paused(pause_gc):
         return _list_workflows(
             conn, query, limit, page_size, progress, decode_memo, on_page, stop, retry_deadline
@@ -465,6 +500,7 @@ def _list_workflows(
         query=query,
         complete=complete,
         next_page_token=None if complete else next_token,
+        limit_reached=complete and limit is not None and rows >= limit and bool(next_token),
         retries=retries,
     )
     if not complete:
@@ -511,6 +547,7 @@ def count(conn: Connection, query: str = "") -> int:
     Raises:
         QueryError: The server rejected the query.
     """
+    check_query(query)
     req = CountWorkflowExecutionsRequest(namespace=conn.settings.namespace, query=query)
     resp = conn.call(
         "CountWorkflowExecutions", req, errors={"INVALID_ARGUMENT": _query_error(query)}
@@ -526,9 +563,18 @@ def count_by_status(conn: Connection, query: str = "") -> pd.Series:
         entry for every status of :data:`~workbench.frames.STATUS_NAMES`, zeros included.
 
     Raises:
-        QueryError: The server rejected the query (note that ``ORDER BY`` cannot be combined
-            with ``GROUP BY``).
+        ArgumentError: ``query`` has its own ``GROUP BY`` or ``ORDER BY`` (pass the filter
+            only: the call groups by status itself, and the server cannot order a count).
+        QueryError: The server rejected the query.
     """
+    check_query(query)
+    clause = _CLAUSE.search(outside_quotes(query))
+    if clause:
+        raise ArgumentError(
+            f"count_by_status groups by ExecutionStatus itself: pass only the filter, without "
+            f"{' '.join(clause.group(0).upper().split())!r}, in the query {query!r}",
+            argument="query",
+        )
     grouped = f"{query} GROUP BY ExecutionStatus" if query.strip() else "GROUP BY ExecutionStatus"
     req = CountWorkflowExecutionsRequest(namespace=conn.settings.namespace, query=grouped)
     resp = conn.call(
@@ -609,6 +655,7 @@ def describe(
     Raises:
         NotFound: No such workflow (or run) in the session's namespace, or a malformed run id.
     """
+    check_run(workflow_id, run_id)
     namespace = conn.settings.namespace
     where = f"workflow {workflow_id!r}" + (f" run {run_id!r}" if run_id else "")
 

@@ -1,0 +1,64 @@
+"""Checks of the arguments users pass to the session's calls, before anything reaches the server.
+
+A malformed argument raises :class:`~workbench.errors.ArgumentError` naming it, rather than a
+``TypeError`` from deep inside protobuf or a server rejection that does not say which argument
+was at fault.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .errors import ArgumentError
+
+__all__ = ["check_paging", "check_query", "check_run", "outside_quotes"]
+
+_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`")
+
+
+def _count(name: str, value: Any, least: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ArgumentError(
+            f"{name} must be an int, got {type(value).__name__} {value!r}", argument=name
+        )
+    if value < least:
+        raise ArgumentError(f"{name} must be at least {least}, got {value}", argument=name)
+
+
+def check_paging(page_size: Any, limit: Any) -> None:
+    """``page_size`` an int ≥ 1; ``limit`` ``None`` or an int ≥ 0."""
+    _count("page_size", page_size, 1)
+    if limit is not None:
+        _count("limit", limit, 0)
+
+
+def check_query(query: Any) -> None:
+    """A visibility query is a ``str`` (``""`` for everything)."""
+    if not isinstance(query, str):
+        raise ArgumentError(
+            f"query must be a str such as \"ExecutionStatus='Failed'\" ('' lists everything), "
+            f"got {type(query).__name__}",
+            argument="query",
+        )
+
+
+def check_run(workflow_id: Any, run_id: Any) -> None:
+    """A workflow id is a non-empty ``str``; a run id ``None`` or a ``str``."""
+    if not isinstance(workflow_id, str) or not workflow_id:
+        got = repr(workflow_id) if isinstance(workflow_id, str) else type(workflow_id).__name__
+        raise ArgumentError(
+            f"workflow_id must be a non-empty str (the workflow_id column of s.workflows()), "
+            f"got {got}",
+            argument="workflow_id",
+        )
+    if run_id is not None and not isinstance(run_id, str):
+        raise ArgumentError(
+            f"run_id must be a str or None (the latest run), got {type(run_id).__name__}",
+            argument="run_id",
+        )
+
+
+def outside_quotes(query: str) -> str:
+    """``query`` with its quoted values blanked, to look for keywords in the query itself."""
+    return _QUOTED.sub("''", query)
