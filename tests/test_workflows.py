@@ -721,6 +721,7 @@ def test_describe_a_running_workflow_with_pending_work(
     assert act.activity_type == "always_fails" and act.activity_id == "1"
     assert act.attempt >= 2 and act.maximum_attempts == 0
     assert "card declined for order-7" in act.last_failure
+    assert isinstance(act.last_worker_identity, str) and act.last_worker_identity  # the worker's
     assert str(act.state) in ("Scheduled", "Started")
     assert isinstance(acts.state.dtype, pd.CategoricalDtype)
     assert str(acts.scheduled_time.dtype) == "datetime64[ns, UTC]"
@@ -890,6 +891,17 @@ def test_int_values_rounded_beyond_int64_become_its_ends(fast_path: bool) -> Non
 
     beyond = frames.workflows_frame([page([b"100000000000000000000000000000", b"7"])])
     assert beyond.Big.dtype == object and beyond.Big.tolist() == [10**29, 7]
+
+
+def test_an_activity_no_worker_picked_up_has_no_identity() -> None:
+    from temporalio.api.workflow.v1 import PendingActivityInfo
+
+    acts = frames.pending_activities_frame(
+        [PendingActivityInfo(activity_id="1"), PendingActivityInfo(last_worker_identity="w@h")]
+    )
+    assert pd.isna(acts.last_worker_identity.iloc[0])
+    assert acts.last_worker_identity.iloc[1] == "w@h"
+    assert acts.last_worker_identity.dtype == "str"
 
 
 def test_text_no_arrow_can_hold_is_kept() -> None:

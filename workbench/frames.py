@@ -1396,7 +1396,8 @@ def pending_activities_frame(
 
     ``state`` is a Categorical (Scheduled, Started, CancelRequested, Paused, PauseRequested);
     times are UTC (NaT when unset); ``maximum_attempts`` 0 means unlimited; ``last_failure`` is
-    the last failure's message (NaN if none); ``heartbeat_details`` is the list of decoded
+    the last failure's message (NaN if none); ``last_worker_identity`` is NaN until a worker
+    has picked the activity up; ``heartbeat_details`` is the list of decoded
     heartbeat values (``decode_memo`` decodes them; a value that fails is ``None``).
     """
     decode = decode_memo or default_decode_memo
@@ -1421,7 +1422,8 @@ def pending_activities_frame(
         data[name] = _datetimes(_stamp_ns([getattr(a, name) for a in acts]))
     data["current_retry_interval"] = pd.to_timedelta(interval_ns, unit="ns")
     data["last_failure"] = _str_values(_objects(failures))
-    data["last_worker_identity"] = _strings([a.last_worker_identity for a in acts])
+    identities = [a.last_worker_identity for a in acts]  # "" until a worker picks it up
+    data["last_worker_identity"] = _str_column([_text(identities, optional=True)])
     hb = np.empty(n, dtype=object)
     hb[:] = details
     data["heartbeat_details"] = hb
