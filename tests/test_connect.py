@@ -13,7 +13,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from rig import API_KEY, ApiKeyFront, DevServer, SilentServer, TestCerts, TlsFront, free_port
+from rig import (
+    API_KEY,
+    ApiKeyFront,
+    DevServer,
+    SilentServer,
+    SlowLink,
+    TestCerts,
+    TlsFront,
+    free_port,
+)
 
 import workbench
 from workbench import (
@@ -205,6 +214,19 @@ def test_user_authorization_header_is_not_overridden(apikey_front: ApiKeyFront) 
 
 
 # -- what fails, and how it says so ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("delay", [0.15, 0.4])
+def test_mutual_tls_over_a_slow_link(mtls_front: TlsFront, certs: TestCerts, delay: float) -> None:
+    """A server on another continent (300 ms and 800 ms round trips on top of the TLS
+    handshake's own) connects: no connection attempt is cut short before connect_timeout."""
+    with SlowLink(mtls_front.address, delay) as link:
+        started = time.monotonic()
+        with workbench.connect(
+            address=link.address, tls=mtls(certs), connect_timeout=20, env={}
+        ) as s:
+            assert "default" in set(s.namespaces()["name"])
+        assert time.monotonic() - started > 4 * delay  # the link really was slow
 
 
 def test_wrong_ca(mtls_front: TlsFront, certs: TestCerts) -> None:
@@ -404,7 +426,9 @@ def test_server_that_never_answers(silent_server: SilentServer) -> None:
     started = time.monotonic()
     with pytest.raises(ConnectTimeout) as e:
         workbench.connect(address=silent_server.address, connect_timeout=1.5, env={})
-    assert time.monotonic() - started < 30  # a timeout, not a hang (pytest-timeout is the net)
+    elapsed = time.monotonic() - started
+    assert elapsed < 30  # a timeout, not a hang (pytest-timeout is the net)
+    assert elapsed > 1.4  # connect_timeout is the limit, not some shorter attempt deadline
     assert "did not answer within 1.5 s" in str(e.value)
     assert "connect_timeout" in str(e.value)
 

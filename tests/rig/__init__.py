@@ -17,6 +17,7 @@ from workbench.devserver import (
 from .apikey_front import ApiKeyFront
 from .certs import SERVER_NAME, TestCerts, generate_certs
 from .silent import SilentServer, free_port, free_port_block, port_is_free
+from .slow_link import SlowLink
 from .tls_front import TlsFront
 
 API_KEY = "wb-test-key-123"
@@ -43,6 +44,7 @@ __all__ = [
     "DevServer",
     "DevServerError",
     "SilentServer",
+    "SlowLink",
     "TestCerts",
     "TlsFront",
     "find_temporal_binary",
