@@ -180,6 +180,22 @@ def test_api_key_is_sent_as_bearer_with_namespace_and_metadata(
     assert meta["x-team"] == "payments"
 
 
+def test_api_key_read_from_a_file_with_its_trailing_newline(
+    apikey_front: ApiKeyFront, tmp_path: Path
+) -> None:
+    """`api_key=open("key").read()` and `TEMPORAL_API_KEY="$(cat key)"`-style values."""
+    key_file = tmp_path / "key"
+    key_file.write_text(API_KEY + "\n")
+    apikey_front.reset()
+    with workbench.connect(
+        address=apikey_front.address, api_key=key_file.read_text(), tls=False, env={}
+    ):
+        assert apikey_front.last_metadata["authorization"] == f"Bearer {API_KEY}"
+    env = {"TEMPORAL_API_KEY": f"  {API_KEY}\r\n", "TEMPORAL_TLS": "false"}
+    with workbench.connect(address=apikey_front.address, env=env):
+        assert apikey_front.last_metadata["authorization"] == f"Bearer {API_KEY}"
+
+
 def test_namespace_scoped_key_connects_without_list_namespaces(
     scoped_apikey_front: ApiKeyFront,
 ) -> None:

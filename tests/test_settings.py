@@ -290,6 +290,54 @@ def test_secrets_never_in_repr_or_str(config_file: Path) -> None:
     assert "prod.example.com:7233" in repr(s)  # the non-secret parts are still shown
 
 
+@pytest.mark.parametrize("field", ["ca_cert", "client_cert", "client_key"])
+def test_pem_text_given_as_a_path_is_named_and_never_shown(field: str) -> None:
+    pem = "-----BEGIN PRIVATE KEY-----\nTOPSECRETKEYMATERIAL\n-----END PRIVATE KEY-----\n"
+    with pytest.raises(SettingsError) as e:
+        TLSSettings(**{f"{field}_path": pem})  # type: ignore[arg-type]
+    assert e.value.setting == f"tls.{field}_path"
+    assert f"tls.{field}_data" in str(e.value)
+    env_name = f"TEMPORAL_TLS_{'SERVER_CA_CERT' if field == 'ca_cert' else field.upper()}"
+    assert f"{env_name}_DATA" in str(e.value)
+    assert "TOPSECRET" not in str(e.value) and "TOPSECRET" not in repr(e.value)
+    env = {f"{env_name}_PATH": pem}
+    with pytest.raises(SettingsError) as e:
+        ConnectionSettings.load(address="127.0.0.1:7233", env=env)
+    assert "TOPSECRET" not in str(e.value)
+
+
+def test_api_key_and_metadata_gRPC_cannot_send_are_named() -> None:
+    secret = "wb-key\nwith-a-break"
+    for kwargs, setting in [
+        ({"api_key": secret}, "api_key"),
+        ({"api_key": "clé-secrète"}, "api_key"),
+        ({"grpc_meta": {"Bad Key": "x"}}, "grpc_meta"),
+        ({"grpc_meta": {"x-n": 5}}, "grpc_meta"),
+        ({"grpc_meta": {"x-tenant": "a\nb"}}, "grpc_meta"),
+    ]:
+        with pytest.raises(SettingsError) as e:
+            ConnectionSettings.load(address="127.0.0.1:7233", env={}, **kwargs)  # type: ignore[arg-type]
+        assert e.value.setting == setting
+        assert "with-a-break" not in str(e.value) and "secrète" not in str(e.value)
+    # Surrounding whitespace (a key file's newline) is dropped; an empty key is no key.
+    assert ConnectionSettings(api_key=" k-1234\n").api_key == "k-1234"
+    assert ConnectionSettings(api_key="").api_key is None
+    assert not ConnectionSettings(api_key="").use_tls
+    # A '-bin' key carries bytes.
+    meta = ConnectionSettings(grpc_meta={"x-trace-bin": b"\x00\x01"}).grpc_meta
+    assert meta == {"x-trace-bin": b"\x00\x01"}
+
+
+def test_credential_like_metadata_is_redacted() -> None:
+    settings = ConnectionSettings(
+        grpc_meta={"x-auth-token": "tok-abcdef", "x-session-key": "s-abcdef", "x-team": "pay"}
+    )
+    shown = repr(settings)
+    assert "tok-abcdef" not in shown and "s-abcdef" not in shown
+    assert "'pay'" in shown
+    assert set(settings.secrets) >= {"tok-abcdef", "s-abcdef"}
+
+
 def test_public_api_is_pinned() -> None:
     """The names a user may import from ``workbench``; changing them is a breaking change."""
     assert set(workbench.__all__) >= {
@@ -308,6 +356,7 @@ def test_public_api_is_pinned() -> None:
         "NamespaceNotFound",
         "NotFound",
         "QueryError",
+        "ArgumentError",
     }
     for name in workbench.__all__:
         assert hasattr(workbench, name), name

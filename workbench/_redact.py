@@ -6,8 +6,16 @@ from collections.abc import Iterable
 
 REDACTED = "<redacted>"
 
-# Metadata keys whose values are credentials whatever their name's case.
+# Metadata keys whose values are credentials whatever their name's case, and words that make
+# any other key's value count as one (``x-auth-token``, ``x-temporal-secret``, ...).
 SECRET_METADATA_KEYS = frozenset({"authorization", "x-api-key", "api-key", "cookie"})
+_SECRET_WORDS = ("auth", "token", "secret", "password", "passwd", "key", "cookie", "credential")
+
+
+def is_secret_metadata(key: str) -> bool:
+    """Whether the value of gRPC metadata ``key`` is (or may be) a credential."""
+    name = key.lower()
+    return name in SECRET_METADATA_KEYS or any(word in name for word in _SECRET_WORDS)
 
 
 def redact(text: str, secrets: Iterable[str | bytes | None]) -> str:
@@ -32,4 +40,4 @@ def redact(text: str, secrets: Iterable[str | bytes | None]) -> str:
 
 def redact_metadata(metadata: dict[str, str]) -> dict[str, str]:
     """A copy of gRPC metadata with credential values replaced."""
-    return {k: (REDACTED if k.lower() in SECRET_METADATA_KEYS else v) for k, v in metadata.items()}
+    return {k: (REDACTED if is_secret_metadata(k) else v) for k, v in metadata.items()}

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._redact import REDACTED, redact_metadata
+from ._redact import REDACTED, is_secret_metadata, redact_metadata
 from .errors import ProfileNotFound, SettingsError
 
 if sys.version_info >= (3, 11):
@@ -47,6 +48,62 @@ _TUTORIAL_ENV = {
     "TEMPORAL_CLIENT_CERT_PATH": ("client_cert_path", "TEMPORAL_TLS_CLIENT_CERT_PATH"),
     "TEMPORAL_CLIENT_KEY_PATH": ("client_key_path", "TEMPORAL_TLS_CLIENT_KEY_PATH"),
 }
+
+
+_ENV_DATA = {
+    "ca_cert": "TEMPORAL_TLS_SERVER_CA_CERT_DATA",
+    "client_cert": "TEMPORAL_TLS_CLIENT_CERT_DATA",
+    "client_key": "TEMPORAL_TLS_CLIENT_KEY_DATA",
+}
+_HEADER_NAME = re.compile(r"[0-9a-z_.-]+")
+_HEADER_TEXT = re.compile(r"[\x20-\x7e]*")
+
+
+def _check_header_value(label: str, setting: str, value: Any) -> None:
+    """gRPC sends text metadata as printable ASCII: say which setting holds anything else
+    (without showing the value, which may be a credential)."""
+    if not isinstance(value, str):
+        raise SettingsError(f"{label} must be a str, not {type(value).__name__}.", setting=setting)
+    bad = _HEADER_TEXT.fullmatch(value) is None
+    if bad:
+        at = next(i for i, c in enumerate(value) if not " " <= c <= "~")
+        raise SettingsError(
+            f"{label} holds a character gRPC metadata cannot carry (a line break, a control or a "
+            f"non-ASCII character) at position {at} of {len(value)}; check the value for stray "
+            "characters (a key file's trailing newline is stripped, an inner one is not).",
+            setting=setting,
+        )
+
+
+def _checked_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """``grpc_meta`` with lowercase keys, each a valid gRPC metadata key, and each value text
+    gRPC can send (bytes for ``-bin`` keys)."""
+    out: dict[str, Any] = {}
+    for key, value in meta.items():
+        name = key.lower() if isinstance(key, str) else key
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise SettingsError(
+                f"grpc_meta key {key!r} is not a gRPC metadata key: use lowercase letters, "
+                "digits, '-', '_' and '.' only (e.g. 'x-tenant').",
+                setting="grpc_meta",
+            )
+        label = f"grpc_meta[{name!r}] (TEMPORAL_GRPC_META_{name.upper().replace('-', '_')})"
+        if name.endswith("-bin"):
+            if not isinstance(value, (bytes, str)):
+                raise SettingsError(
+                    f"{label} must be bytes (a '-bin' key carries binary values), not "
+                    f"{type(value).__name__}.",
+                    setting="grpc_meta",
+                )
+            out[name] = value.encode("utf-8") if isinstance(value, str) else value
+            continue
+        _check_header_value(label, "grpc_meta", value)
+        out[name] = value
+    return out
+
+
+def _as_bytes(value: str | bytes) -> bytes:
+    return value if isinstance(value, bytes) else value.encode("utf-8", "replace")
 
 
 def _data_repr(value: bytes | str | None, *, secret: bool) -> str:
@@ -87,7 +144,16 @@ class TLSSettings:
 
     def __post_init__(self) -> None:
         for name in ("ca_cert", "client_cert", "client_key"):
-            if getattr(self, f"{name}_path") and getattr(self, f"{name}_data"):
+            path = getattr(self, f"{name}_path")
+            if isinstance(path, (str, bytes)) and b"-----BEGIN" in _as_bytes(path):
+                # Never echo it: it may be a private key.
+                raise SettingsError(
+                    f"tls.{name}_path holds PEM text, not the path of a file: pass the text as "
+                    f"tls.{name}_data ({_ENV_DATA[name]}) instead, or write it to a file and give "
+                    "that file's path.",
+                    setting=f"tls.{name}_path",
+                )
+            if path and getattr(self, f"{name}_data"):
                 raise SettingsError(
                     f"tls.{name}_path and tls.{name}_data are both set; give one of them.",
                     setting=f"tls.{name}",
@@ -168,7 +234,12 @@ class ConnectionSettings:
                 raise SettingsError(
                     f"{name} must be a positive number of seconds, not {value!r}.", setting=name
                 )
-        object.__setattr__(self, "grpc_meta", {k.lower(): v for k, v in self.grpc_meta.items()})
+        if isinstance(self.api_key, str):
+            # A key read from a file or `$(cat key)` often ends in a line break.
+            object.__setattr__(self, "api_key", self.api_key.strip() or None)
+        if self.api_key is not None:
+            _check_header_value("api_key (TEMPORAL_API_KEY)", "api_key", self.api_key)
+        object.__setattr__(self, "grpc_meta", _checked_metadata(self.grpc_meta))
 
     def __repr__(self) -> str:
         parts = [f"address={self.address!r}", f"namespace={self.namespace!r}"]
@@ -199,7 +270,7 @@ class ConnectionSettings:
     def secrets(self) -> tuple[str, ...]:
         """Every secret value these settings hold, for redaction of messages."""
         values = [self.api_key, self.codec_auth]
-        values += [v for k, v in self.grpc_meta.items() if k in ("authorization", "x-api-key")]
+        values += [v for k, v in self.grpc_meta.items() if is_secret_metadata(k)]
         return tuple(v for v in values if v)
 
     def replace(self, **changes: Any) -> ConnectionSettings:
