@@ -44,8 +44,11 @@ from temporalio.common import (
     TypedSearchAttributes,
 )
 from temporalio.converter import (
+    CompositePayloadConverter,
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
+    DefaultPayloadConverter,
+    EncodingPayloadConverter,
     PayloadCodec,
 )
 from temporalio.worker import Worker
@@ -470,6 +473,85 @@ def test_codec_per_call_and_temporalio_payload_codec(scenario: Scenario) -> None
         assert isinstance(s2.codec, codecs.Chain)
     with pytest.raises(workbench.CodecError, match="codec="):
         workbench.connect(scenario.address, "default", env={}, codec=42)
+
+
+class Shout(str):
+    """A value the user's own converter writes in an encoding of its own."""
+
+
+class ShoutConverter(EncodingPayloadConverter):
+    @property
+    def encoding(self) -> str:
+        return "text/shout"
+
+    def to_payload(self, value: Any) -> Payload | None:
+        if not isinstance(value, Shout):
+            return None
+        return Payload(metadata={"encoding": b"text/shout"}, data=value.upper().encode())
+
+    def from_payload(self, payload: Payload, type_hint: Any = None) -> Any:
+        return payload.data.decode().lower() + "!"
+
+
+class ShoutPayloadConverter(CompositePayloadConverter):
+    def __init__(self) -> None:
+        super().__init__(
+            ShoutConverter(), *DefaultPayloadConverter.default_encoding_payload_converters
+        )
+
+
+def test_a_custom_payload_converter_reads_its_own_encoding(scenario: Scenario) -> None:
+    """The issue's "a custom PayloadConverter": values the SDK wrote with it (here an encoding
+    of its own, encrypted or not) decode through it; without it they are shown, not fatal."""
+    shouting = DataConverter(payload_converter_class=ShoutPayloadConverter)
+    encrypting = dataclasses.replace(
+        shouting, payload_codec=SampleEncryptionCodec({"key-a": KEY_A})
+    )
+    wid = f"shout-{uuid.uuid4().hex[:8]}"
+
+    async def start() -> None:
+        for suffix, converter in (("plain", shouting), ("sealed", encrypting)):
+            client = await Client.connect(scenario.address, data_converter=converter)
+            handle = await client.start_workflow(
+                "NobodyRunsThis",
+                args=[Shout("hello"), {"n": 1}],
+                id=f"{wid}-{suffix}",
+                task_queue=f"nobody-{uuid.uuid4().hex[:8]}",
+            )
+            await handle.terminate()
+
+    loop = LoopThread()
+    try:
+        loop.run(start())
+    finally:
+        loop.close()
+    with workbench.connect(scenario.address, "default", env={}) as s:
+        for converter in (ShoutPayloadConverter(), shouting):
+            h = s.history(f"{wid}-plain", converter=converter)
+            assert one(h.events, "WorkflowExecutionStarted").input == ["hello!", {"n": 1}]
+            assert h.payloads.error.isna().all()
+        sealed = s.history(
+            f"{wid}-sealed",
+            converter=ShoutPayloadConverter(),
+            codec=SampleEncryptionCodec({"key-a": KEY_A}),  # a codec that passes others through
+        )
+        assert one(sealed.events, "WorkflowExecutionStarted").input == ["hello!", {"n": 1}]
+        aes = s.history(
+            f"{wid}-sealed",
+            converter=ShoutPayloadConverter(),
+            codec=codecs.AesGcm({"key-a": KEY_A}),
+        )
+        started = aes.payloads[aes.payloads.path.str.contains("started_event_attributes.input")]
+        assert started.encodings.tolist() == [
+            "binary/encrypted → text/shout",
+            "binary/encrypted → json/plain",
+        ]
+        assert started.value.tolist() == ["hello!", {"n": 1}]
+        with pytest.warns(UserWarning, match="could not be decoded"):
+            default = s.history(f"{wid}-plain")
+    bad = default.payloads[default.payloads.error.notna()]
+    assert len(bad) == 1 and "text/shout" in bad.error.iloc[0]
+    assert one(default.events, "WorkflowExecutionStarted").input == [None, {"n": 1}]
 
 
 # -- bad input: shown, never fatal -----------------------------------------------------------

@@ -27,7 +27,13 @@ from temporalio.converter import (
     PayloadConverter,
 )
 
-__all__ = ["convert_payloads", "json_plain_scanner", "payload_value", "payload_values"]
+__all__ = [
+    "convert_payloads",
+    "json_plain_scanner",
+    "payload_value",
+    "payload_values",
+    "readable_encodings",
+]
 
 Messages = Literal["dict", "message"]
 
@@ -63,6 +69,15 @@ def _encoding_converters(converter: PayloadConverter) -> Mapping[bytes, Any] | N
     if isinstance(converter, CompositePayloadConverter):
         return converter.converters
     return None
+
+
+def readable_encodings(
+    converter: PayloadConverter | DataConverter | None,
+) -> frozenset[bytes] | None:
+    """The encodings ``converter`` has a converter for, or ``None`` when it is not a composite
+    (it may read any encoding: only trying tells)."""
+    converters = _encoding_converters(_resolve(converter))
+    return None if converters is None else frozenset(converters)
 
 
 def json_plain_scanner(converter: PayloadConverter | DataConverter | None) -> Any:

@@ -9,7 +9,7 @@ from temporalio.api.common.v1 import Payload
 
 from .._gc import gc_paused
 from ..errors import CodecError
-from ..values import convert_payloads, json_plain_scanner
+from ..values import convert_payloads, json_plain_scanner, readable_encodings
 from .base import DEFAULT_ENCODINGS_BYTES, ENCODING, Codec, DecodeFailure
 from .encryption import ENCRYPTED, KEY_ID, NONCE_SIZE, TAG_SIZE, AesGcm
 from .remote import Remote
@@ -273,11 +273,15 @@ class Chain:
         stacks: list[tuple[str, ...]] | None = None,
         key_ids: list[str | None] | None = None,
         depths: list[int] | None = None,
+        readable: frozenset[bytes] | None = DEFAULT_ENCODINGS_BYTES,
     ) -> tuple[list[Decoded], list[bytes | None]]:
         """:meth:`decode`, plus the raw innermost encoding of each payload (for values).
 
         ``stacks``, ``key_ids`` and ``depths`` (layers already peeled, counted against
-        :attr:`max_depth`) continue the work on payloads already partly peeled.
+        :attr:`max_depth`) continue the work on payloads already partly peeled. ``readable``
+        are the encodings the converter reads (see :func:`_readable`): a payload no codec
+        claims is an error unless its encoding is one of them, or ``readable`` is ``None``
+        (the converter may read anything: it decides).
         """
         count = len(payloads)
         current = list(payloads)
@@ -292,7 +296,7 @@ class Chain:
         keyed = [getattr(c, "_decode_keyed", None) for c in codecs]
         routes = self._routes if self._by_encoding else None
         route = self._route
-        defaults = DEFAULT_ENCODINGS_BYTES
+        defaults = DEFAULT_ENCODINGS_BYTES if readable is None else readable
         names = _NAMES
         max_depth = self.max_depth
         pending: Iterable[int] = range(count)
@@ -315,6 +319,8 @@ class Chain:
                     if raw_id is not None:
                         key_ids[i] = _name(raw_id)
                 if index < 0:
+                    if readable is None and encoding is not None:
+                        continue  # the converter is asked; its error if it cannot read it
                     errors[i] = _unknown(encoding, key_ids[i])
                     continue
                 if (depth if depths is None else depth + depths[i]) >= max_depth:
@@ -351,7 +357,10 @@ class Chain:
                     elif not isinstance(result, Payload):
                         errors[i] = _not_a_payload(codec, result)
                     elif through and _unchanged(current[i], result):
-                        errors[i] = _unknown(current[i].metadata.get(ENCODING), key_ids[i], codec)
+                        encoding = current[i].metadata.get(ENCODING)
+                        if readable is None or encoding in readable:
+                            continue  # one the user's converter reads: it is final
+                        errors[i] = _unknown(encoding, key_ids[i], codec)
                     else:
                         current[i] = result
                         pending.append(i)
@@ -389,13 +398,14 @@ class Chain:
             failed; a conversion failure is recorded in ``decoded.error``.
         """
         plan = self._fused_plan(converter)
+        readable = _readable(converter)
         results: list[tuple[Decoded, Any]] = []
         for chunk in self._chunks(payloads):
             with gc_paused(self._pause_gc):
                 if plan is not None:
-                    results += self._decode_values_fused(chunk, converter, *plan)
+                    results += self._decode_values_fused(chunk, converter, readable, *plan)
                     continue
-                decoded, finals = self._decode(chunk)
+                decoded, finals = self._decode(chunk, readable=readable)
                 out: list[tuple[Decoded, Any]] = [(d, None) for d in decoded]
                 self._convert(out, range(len(decoded)), finals, converter)
                 results += out
@@ -444,6 +454,7 @@ class Chain:
         self,
         payloads: Sequence[Payload],
         converter: Any,
+        readable: frozenset[bytes] | None,
         decrypters: Mapping[bytes, Any] | None,
         scan: Any,
     ) -> list[tuple[Decoded, Any]]:
@@ -468,7 +479,7 @@ class Chain:
         # data; Decoded keeps the bytes and makes its own Payload only if asked.
         scratch = Payload()
         parse = scratch.ParseFromString
-        defaults = DEFAULT_ENCODINGS_BYTES
+        defaults = DEFAULT_ENCODINGS_BYTES if readable is None else readable
         route = self._route
         # (encoding, key id) -> (encodings, key id, error) of payloads no codec claims: the
         # general path's words, made once (a listing's memos are often all encrypted).
@@ -517,7 +528,7 @@ class Chain:
                 data = scratch.data
                 keep = None
                 stack = _ENCRYPTED_JSON_STACK
-            elif encoding not in defaults and route(payload, encoding) < 0:
+            elif readable is not None and encoding not in defaults and route(payload, encoding) < 0:
                 raw_id = metadata.get(KEY_ID) if encoding == ENCRYPTED else None
                 known = unclaimed.get((encoding, raw_id))
                 if known is None:
@@ -556,7 +567,9 @@ class Chain:
                 continue
             out[i] = (Decoded(keep, stack, key_name, None, plain), value)
         if rest:
-            decoded, finals = self._decode(rest_payloads, rest_stacks, rest_ids, rest_depths)
+            decoded, finals = self._decode(
+                rest_payloads, rest_stacks, rest_ids, rest_depths, readable
+            )
             for i, d in zip(rest, decoded, strict=True):
                 out[i] = (d, None)
             self._convert(out, rest, finals, converter)
@@ -572,6 +585,14 @@ class Chain:
         for codec in reversed(self.codecs):
             out = codec.encode(out)
         return out
+
+
+def _readable(converter: Any) -> frozenset[bytes] | None:
+    """The encodings a payload may end in to be handed to ``converter``: the default
+    converter's and those the user's composite converter adds (``None``: a converter that is
+    not a composite, which may read any encoding)."""
+    own = readable_encodings(converter)
+    return None if own is None else DEFAULT_ENCODINGS_BYTES | own
 
 
 def _run(codec: Codec, batch: list[Payload]) -> list[Payload | DecodeFailure]:
