@@ -557,6 +557,43 @@ def test_a_custom_payload_converter_reads_its_own_encoding(scenario: Scenario) -
 # -- bad input: shown, never fatal -----------------------------------------------------------
 
 
+def test_columns_of_values_stay_objects_when_every_value_is_text() -> None:
+    """pandas makes an array of nothing but strings a "str" column, with NaN for None: the
+    value columns must stay objects, None where there is no value (as documented)."""
+    from temporalio.api.history.v1 import (
+        WorkflowExecutionCompletedEventAttributes,
+        WorkflowExecutionStartedEventAttributes,
+    )
+
+    to = DataConverter.default.payload_converter.to_payloads
+    corrupt = Payload(metadata={"encoding": b"json/plain"}, data=b'"unterminated')
+    proto = HistoryProto(
+        events=[
+            HistoryEvent(
+                event_id=1,
+                event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+                workflow_execution_started_event_attributes=WorkflowExecutionStartedEventAttributes(
+                    input={"payloads": [*to(["hello"]), corrupt]}
+                ),
+            ),
+            HistoryEvent(
+                event_id=2,
+                event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+                workflow_execution_completed_event_attributes=WorkflowExecutionCompletedEventAttributes(
+                    result={"payloads": to(["done"])}
+                ),
+            ),
+        ]
+    )
+    with pytest.warns(UserWarning, match="could not be decoded"):
+        h = workbench.History.from_proto(proto)
+    assert h.payloads.value.dtype == object and h.events.result.dtype == object
+    assert h.payloads.value.tolist() == ["hello", None, "done"]
+    assert h.payloads.value.iloc[1] is None and h.payloads.error.iloc[1]
+    assert h.events.result.tolist() == [None, "done"]
+    assert h.events.input.tolist() == [["hello", None], None]
+
+
 def test_unknown_key_id_fails_only_those_payloads(scenario: Scenario) -> None:
     only_a = codecs.Chain(codecs.AesGcm({"key-a": KEY_A}), codecs.Zlib())
     with (

@@ -576,11 +576,17 @@ class FrameBuilder:
         p_rows = np.asarray(self._p_row, dtype=np.intp)
         p_tags = _objects(self._p_tag)
         p_values = _objects(self._p_value)
-        cols["input"] = _collect(n, p_rows, p_tags == "input", p_values, single=False)
-        cols["result"] = _collect(n, p_rows, p_tags == "result", p_values, single=True)
-        cols["details"] = _collect(n, p_rows, p_tags == "details", p_values, single=False)
+        cols["input"] = _object_column(
+            _collect(n, p_rows, p_tags == "input", p_values, single=False)
+        )
+        cols["result"] = _object_column(
+            _collect(n, p_rows, p_tags == "result", p_values, single=True)
+        )
+        cols["details"] = _object_column(
+            _collect(n, p_rows, p_tags == "details", p_values, single=False)
+        )
         for name in ("memo", "header", "search_attributes"):
-            cols[name] = _sparse_obj(self._maps[name], n)
+            cols[name] = _object_column(_sparse_obj(self._maps[name], n))
         failed = np.fromiter((e is not _NAN for e in self._p_error), bool, len(self._p_error))
         cols["payload_errors"] = np.bincount(p_rows[failed], minlength=n).astype(np.int64)
         frame: pd.DataFrame = pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
@@ -597,10 +603,10 @@ class FrameBuilder:
                 "path": _str_array(_objects(self._p_path)),
                 "encodings": _str_array(_objects(self._p_enc)),
                 "key_id": _str_array(_objects(self._p_key)),
-                "value": _objects(self._p_value),
+                "value": _object_column(_objects(self._p_value)),
                 "error": _str_array(_objects(self._p_error)),
                 "size_bytes": np.asarray(self._p_size, dtype=np.int64),
-                "raw": _objects(self._p_raw),
+                "raw": _object_column(_objects(self._p_raw)),
             },
             index=pd.RangeIndex(n),
             copy=False,
@@ -627,6 +633,13 @@ def _scatter(n: int, idx: np.ndarray[Any, Any], values: list[Any]) -> np.ndarray
     if len(idx):
         out[idx] = _objects(values)
     return out
+
+
+def _object_column(values: np.ndarray[Any, Any]) -> pd.Series:
+    """An object column as it is: pandas would make an array of nothing but strings (a
+    history whose results are all text) a "str" column, with NaN for None."""
+    column: pd.Series = pd.Series(values, dtype=object, copy=False)
+    return column
 
 
 def _objects(values: list[Any]) -> np.ndarray[Any, Any]:
