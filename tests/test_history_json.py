@@ -251,7 +251,7 @@ def test_decoded_json_matches_payloads_by_path_not_by_position(fetched: History)
     )
 
 
-def test_bad_history_json_raises_history_format_error(tmp_path: Path) -> None:
+def test_bad_history_json_raises_history_format_error(tmp_path: Path, fetched: History) -> None:
     missing = tmp_path / "nope.json"
     with pytest.raises(HistoryFormatError, match=re.escape(str(missing))):
         History.from_json(missing)
@@ -265,6 +265,17 @@ def test_bad_history_json_raises_history_format_error(tmp_path: Path) -> None:
         History.from_json('{"events": ' + "[" * 100_000 + "]" * 100_000 + "}")  # too deep
     with pytest.raises(HistoryFormatError, match="from_json takes"):
         History.from_json(42)  # type: ignore[arg-type]
+    with pytest.raises(HistoryFormatError, match="taken for a path"):
+        History.from_json("not json")
+    with pytest.raises(HistoryFormatError, match="to_decoded_json"):
+        History.from_json(fetched.to_decoded_json())
+    decoded_file = tmp_path / "decoded.json"
+    fetched.to_decoded_json(decoded_file)
+    with pytest.raises(HistoryFormatError, match="readable export"):
+        History.from_json(decoded_file)
+    with pytest.warns(UserWarning, match="1 of the 1 events .* event type"):
+        bogus = History.from_json('{"events":[{"eventId":"1","eventType":"EVENT_TYPE_BOGUS"}]}')
+    assert bogus.events.event_id.tolist() == [1] and pd.isna(bogus.events.event_type.iloc[0])
     empty = History.from_json('{"events": []}')
     assert len(empty.events) == 0 and list(empty.events.columns) == [
         c for c, _ in History.EVENT_COLUMNS

@@ -575,6 +575,8 @@ def test_malformed_arguments_are_named(session: workbench.Session) -> None:
         (lambda: session.describe(""), "workflow_id"),
         (lambda: session.describe("order-1", 7), "run_id"),  # type: ignore[arg-type]
         (lambda: session.history(""), "workflow_id"),
+        (lambda: session.history("order-1", page_size="x"), "page_size"),  # type: ignore[arg-type]
+        (lambda: session.history("order-1", page_size=-1), "page_size"),
         (lambda: session.count_by_status("WorkflowType='X' GROUP BY WorkflowType"), "query"),
         (lambda: session.count_by_status("order  by StartTime"), "query"),
     ]

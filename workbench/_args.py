@@ -12,7 +12,13 @@ from typing import Any
 
 from .errors import ArgumentError
 
-__all__ = ["check_paging", "check_query", "check_run", "outside_quotes"]
+__all__ = [
+    "check_history_page_size",
+    "check_paging",
+    "check_query",
+    "check_run",
+    "outside_quotes",
+]
 
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`")
 
@@ -31,6 +37,11 @@ def check_paging(page_size: Any, limit: Any) -> None:
     _count("page_size", page_size, 1)
     if limit is not None:
         _count("limit", limit, 0)
+
+
+def check_history_page_size(page_size: Any) -> None:
+    """Events per history page: an int ≥ 0 (0: the server's default)."""
+    _count("page_size", page_size, 0)
 
 
 def check_query(query: Any) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -35,7 +36,7 @@ from temporalio.api.workflowservice.v1 import (
 )
 from temporalio.client import WorkflowHistory
 
-from ._args import check_run
+from ._args import check_history_page_size, check_run
 from .codecs import Chain, CodecLike, as_chain
 from .errors import HistoryFormatError, NotFound
 from .history_frames import EVENT_COLUMNS, PAYLOAD_COLUMNS, FrameBuilder, json_default
@@ -206,6 +207,14 @@ class History:
             HistoryFormatError: The file is missing, unreadable, not JSON, or not a history.
         """
         name, data = _read_source(source)
+        if _DECODED_EXPORT.search(data if isinstance(data, str) else json.dumps(data)):
+            raise HistoryFormatError(
+                f"{name} is the readable export (History.to_decoded_json), whose payloads hold "
+                "decoded values instead of their bytes: it cannot be decoded again. Load the "
+                "encoded export instead (History.to_json, 'temporal workflow show -o json', or "
+                "the Web UI's download).",
+                source=name,
+            )
         try:
             parsed = WorkflowHistory.from_json(workflow_id or "", data)
         except (
@@ -223,6 +232,16 @@ class History:
                 source=name,
             ) from None
         del data
+        unknown = sum(1 for e in parsed.events if e.event_type == EventType.EVENT_TYPE_UNSPECIFIED)
+        if unknown:
+            warnings.warn(
+                f"{unknown} of the {len(parsed.events)} events of {name} have an event type "
+                "this version of temporalio does not know (a newer server, or a typo); their "
+                "rows have no event_type, and their payloads may be missed. Upgrade temporalio "
+                "if the history comes from a newer server.",
+                UserWarning,
+                stacklevel=2,
+            )
         history = cls._from_proto(
             parsed,
             codec=codec,
@@ -327,11 +346,13 @@ def warn_undecoded(history: History, *, stacklevel: int = 2) -> None:
         return
     reasons = errors[bad].value_counts()
     first = str(reasons.index[0])
-    more = f" (and {len(reasons) - 1} other reasons)" if len(reasons) > 1 else ""
+    others = len(reasons) - 1
+    more = f" (and {others} other reason{'s' if others > 1 else ''})" if others else ""
+    top = int(reasons.iloc[0])
     warnings.warn(
         f"{count} of {len(errors)} payloads of workflow {history.workflow_id or '?'!r} could not "
         f"be decoded; their rows have value None and the reason in 'error' (History.errors "
-        f"lists them). Most common reason ({int(reasons.iloc[0])} payloads): {first}{more}",
+        f"lists them). Most common reason ({top} payload{'s' if top > 1 else ''}): {first}{more}",
         UserWarning,
         stacklevel=stacklevel + 1,
     )
@@ -384,6 +405,11 @@ def run_id_of(history: HistoryProto | WorkflowHistory) -> str:
     return events[0].workflow_execution_started_event_attributes.original_execution_run_id
 
 
+_DECODED_EXPORT = re.compile(r'"encodings"\s*:')
+"""A key only :meth:`History.to_decoded_json` writes (proto JSON has no such field, and a
+quote inside a JSON string is escaped)."""
+
+
 def _read_source(source: Any) -> tuple[str, str | dict[str, Any]]:
     """(name for messages, JSON text or dict) of what :meth:`History.from_json` was given."""
     if isinstance(source, Mapping):
@@ -404,7 +430,9 @@ def _read_source(source: Any) -> tuple[str, str | dict[str, Any]]:
         except FileNotFoundError:
             raise HistoryFormatError(
                 f"no history file at {str(path)!r}; pass the path of a file written by "
-                "'temporal workflow show -o json', the Web UI's download, or History.to_json()",
+                "'temporal workflow show -o json', the Web UI's download, or History.to_json(), "
+                "or the JSON text itself (a str that does not start with '{' is taken for a "
+                "path)",
                 source=str(path),
             ) from None
         except (OSError, UnicodeDecodeError) as err:
@@ -473,10 +501,12 @@ def fetch_history(
     Page *k+1* is requested before page *k* is decoded, so decoding overlaps the transfer.
 
     Raises:
-        ArgumentError: ``workflow_id`` is empty or not a ``str`` (or ``run_id`` not a ``str``).
+        ArgumentError: ``workflow_id`` is empty or not a ``str`` (or ``run_id`` not a ``str``),
+            or ``page_size`` is not an int ≥ 0.
         NotFound: No such workflow or run.
     """
     check_run(workflow_id, run_id)
+    check_history_page_size(page_size)
     namespace = conn.settings.namespace
     if not run_id:
         # Resolve "latest" once: the run id then names exactly the run whose events we read,
