@@ -57,9 +57,11 @@ from workflows_history import (
     TRACE_HEADER,
     TRACE_VALUE,
     ChildWorkflow,
+    HeartbeatWorkflow,
     OrderWorkflow,
     TraceInterceptor,
     add_tax,
+    beats_then_stalls,
     charge,
     decline,
     flaky,
@@ -323,6 +325,7 @@ def test_first_run_events_hold_the_decoded_values(
     assert child_failed.child_workflow_id == f"{scenario.workflow_id}-child-fail"
     assert child_failed.failure_message == "child rejected item"
     assert child_failed.failure_type == "ChildRejected"
+    assert child_failed.failure_details == [{"sku": "B-2", "fail": True}]
     assert child_failed.retry_state == "RetryPolicyNotSet"
 
     can = one(ev, "WorkflowExecutionContinuedAsNew")
@@ -430,6 +433,37 @@ def test_latest_run_by_default_with_failure_causes_decoded(
     )
     details = p[(p.event_id == failed_activity.event_id) & (p.path == details_path)]
     assert details.value.iloc[0] == {"order_id": "o-1", "code": 42}
+    # The same details in the events frame, beside the message; the workflow's failure carries
+    # its own details and, down its causes, the activity's.
+    assert failed_activity.failure_details == [{"order_id": "o-1", "code": 42}]
+    assert failed.failure_details == [{"order_id": "o-1"}, {"order_id": "o-1", "code": 42}]
+    assert one(ev, "WorkflowExecutionStarted").failure_details is None
+
+
+def test_heartbeat_details_of_a_timed_out_activity(scenario: Scenario) -> None:
+    """The issue's "heartbeat details": an activity that timed out on its heartbeat carries
+    its last heartbeat in the timeout failure."""
+    wid = f"heartbeat-{uuid.uuid4().hex[:8]}"
+
+    async def run() -> str:
+        client = await Client.connect(scenario.address)
+        queue = f"wb-heartbeat-{uuid.uuid4().hex[:8]}"
+        async with Worker(
+            client, task_queue=queue, workflows=[HeartbeatWorkflow], activities=[beats_then_stalls]
+        ):
+            return await client.execute_workflow(HeartbeatWorkflow.run, id=wid, task_queue=queue)
+
+    loop = LoopThread()
+    try:
+        assert loop.run(run()) == "timed out"
+    finally:
+        loop.close()
+    with workbench.connect(scenario.address, "default", env={}) as s:
+        h = s.history(wid)
+    timed_out = one(h.events, "ActivityTaskTimedOut")
+    assert timed_out.failure_type == "TimeoutFailure"
+    assert timed_out.failure_details == [{"last": "beat-1"}]
+    assert h.payloads.error.isna().all()
 
 
 def test_child_history_has_its_result(session: workbench.Session, scenario: Scenario) -> None:

@@ -4,8 +4,8 @@ Imports only temporalio (the SDK sandbox re-imports this module). ``OrderWorkflo
 every kind of payload a history holds: workflow input, memo, search attributes, headers,
 activity inputs and results, a retried activity (its last failure), a local activity (marker),
 a signal, an update, child workflows (one completes, one fails), continue-as-new, and in its
-second run a failure whose causes go three levels deep. ``BenchWorkflow`` writes a big history
-for the benchmark.
+second run a failure whose causes go three levels deep. ``HeartbeatWorkflow`` has an activity
+time out on its heartbeat. ``BenchWorkflow`` writes a big history for the benchmark.
 """
 
 from __future__ import annotations
@@ -179,6 +179,30 @@ class OrderWorkflow:
                 "order failed", {"order_id": order["order_id"]}, type="OrderFailed"
             ) from err
         return {"unreachable": True}
+
+
+@activity.defn
+async def beats_then_stalls() -> None:
+    activity.heartbeat({"last": "beat-1"})
+    await asyncio.sleep(3)  # past the heartbeat timeout
+
+
+@workflow.defn
+class HeartbeatWorkflow:
+    """An activity that heartbeats once, then times out on its heartbeat timeout."""
+
+    @workflow.run
+    async def run(self) -> str:
+        try:
+            await workflow.execute_activity(
+                beats_then_stalls,
+                heartbeat_timeout=timedelta(seconds=1),
+                start_to_close_timeout=timedelta(seconds=20),
+                retry_policy=RetryPolicy(maximum_attempts=1),
+            )
+        except ActivityError:
+            return "timed out"
+        return "finished"
 
 
 @workflow.defn

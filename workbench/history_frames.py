@@ -43,8 +43,15 @@ failure_cause          str                     message of the root cause (decode
 input                  object (list)           decoded arguments (workflow, activity, signal,
                                                update, child, continue-as-new input)
 result                 object                  decoded result: the value when there is one
-                                               payload, a list when there are several
+                                               payload, a list when there are several; on
+                                               WorkflowExecutionStarted of a cron or retried
+                                               run, the last run's result
 details                object (list)           decoded details (heartbeat, cancel, marker)
+failure_details        object (list)           decoded details the event's failures carry:
+                                               an application error's details, a timed-out
+                                               activity's last heartbeat details, a
+                                               cancellation's details (causes included,
+                                               outermost first)
 memo                   object (dict)           decoded memo, by key
 header                 object (dict)           decoded header fields, by key
 search_attributes      object (dict)           search attributes, by name (typed values)
@@ -149,6 +156,7 @@ _VALUE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("input", "object"),
     ("result", "object"),
     ("details", "object"),
+    ("failure_details", "object"),
     ("memo", "object"),
     ("header", "object"),
     ("search_attributes", "object"),
@@ -228,6 +236,7 @@ _SECONDS = attrgetter("seconds")
 _NANOS = attrgetter("nanos")
 _WHICH = methodcaller("WhichOneof", "attributes")
 _FIRST, _SECOND, _THIRD, _FOURTH = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(3)
+_FIRST_TWO = itemgetter(0, 1)
 _KEYED = frozenset({"failure", "memo", "header", "search_attributes"})
 _BYTE_SIZE = methodcaller("ByteSize")
 
@@ -585,12 +594,28 @@ class FrameBuilder:
         cols["details"] = _object_column(
             _collect(n, p_rows, p_tags == "details", p_values, single=False)
         )
+        cols["failure_details"] = _object_column(self._failure_details(n, p_tags))
         for name in ("memo", "header", "search_attributes"):
             cols[name] = _object_column(_sparse_obj(self._maps[name], n))
         failed = np.fromiter((e is not _NAN for e in self._p_error), bool, len(self._p_error))
         cols["payload_errors"] = np.bincount(p_rows[failed], minlength=n).astype(np.int64)
         frame: pd.DataFrame = pd.DataFrame(cols, index=pd.RangeIndex(n), copy=False)
         return frame
+
+    def _failure_details(self, n: int, tags: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        """Per event, the values of its failures' details: a failure's payloads are its
+        encoded attributes (read into ``failure_message``) and its details, whatever its
+        failure info calls them. Outermost failure first (the walk meets causes first)."""
+        found: dict[int, list[tuple[int, int, Any]]] = {}
+        for k in np.flatnonzero(tags == "failure").tolist():
+            path = self._p_path[k]
+            if not path.endswith("encoded_attributes"):
+                depth = path.count(".cause.")
+                found.setdefault(self._p_row[k], []).append((depth, k, self._p_value[k]))
+        out = np.full(n, None, dtype=object)
+        for row, entries in found.items():
+            out[row] = [value for _depth, _k, value in sorted(entries, key=_FIRST_TWO)]
+        return out
 
     def payloads_frame(self) -> pd.DataFrame:
         """The ``payloads`` DataFrame (schema in the module docstring)."""

@@ -63,6 +63,7 @@ _NAME_TAGS: dict[str, str] = {
     "args": "input",
     "result": "result",
     "success": "result",
+    "last_completion_result": "result",  # a cron or retried run's previous result
     "details": "details",
     "last_heartbeat_details": "details",
     "heartbeat_details": "details",
