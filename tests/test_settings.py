@@ -241,6 +241,15 @@ def test_bad_boolean_env_names_the_variable(tmp_path: Path) -> None:
     env = {"TEMPORAL_TLS_DISABLE_HOST_VERIFICATION": "maybe", "XDG_CONFIG_HOME": str(tmp_path)}
     with pytest.raises(SettingsError, match="TEMPORAL_TLS_DISABLE_HOST_VERIFICATION"):
         ConnectionSettings.load(env=env)
+    # The SDK's loader takes any TEMPORAL_TLS it cannot read for "TLS on".
+    home = {"XDG_CONFIG_HOME": str(tmp_path)}
+    with pytest.raises(SettingsError, match="TEMPORAL_TLS='maybe'"):
+        ConnectionSettings.load(env={**home, "TEMPORAL_TLS": "maybe"})
+    assert not ConnectionSettings.load(env={**home, "TEMPORAL_TLS": ""}).use_tls
+    keyed = {**home, "TEMPORAL_API_KEY": "k-1234", "TEMPORAL_TLS": " "}  # empty: as if unset
+    assert ConnectionSettings.load(env=keyed).use_tls
+    assert not ConnectionSettings.load(env={**keyed, "TEMPORAL_TLS": "off"}).use_tls
+    assert ConnectionSettings.load(env={**home, "TEMPORAL_TLS": "yes"}).use_tls
 
 
 @pytest.mark.parametrize(

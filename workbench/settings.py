@@ -471,6 +471,14 @@ def _load_profile_and_env(
     # The standard fields, file and environment merged by the SDK's own loader.
     env_for_sdk = {k: v for k, v in env.items() if k not in ("TEMPORAL_PROFILE",)}
     env_for_sdk.pop("TEMPORAL_CONFIG_FILE", None)
+    # envconfig takes any TEMPORAL_TLS it cannot read ('', 'maybe') for "TLS on": an empty
+    # one is unset, as for every other variable; anything else not a boolean is named.
+    if not env.get("TEMPORAL_TLS", "x").strip():
+        env_for_sdk.pop("TEMPORAL_TLS", None)
+    else:
+        tls_flag = _flag(env, "TEMPORAL_TLS")
+        if tls_flag is not None:
+            env_for_sdk["TEMPORAL_TLS"] = "true" if tls_flag else "false"
     try:
         sdk = ClientConfigProfile.load(
             profile_name if raw_profile else None,
