@@ -268,6 +268,17 @@ def test_malformed_address(address: str, words: str) -> None:
     assert e.value.setting == "address"
 
 
+def test_arguments_of_the_wrong_type_are_named() -> None:
+    for kwargs, setting in [
+        ({"tls": "false"}, "tls"),
+        ({"tls": {"ca_cert_path": "ca.pem"}}, "tls"),
+        ({"address": 7233}, "address"),
+    ]:
+        with pytest.raises(SettingsError) as e:
+            ConnectionSettings.load(env={}, **kwargs)  # type: ignore[arg-type]
+        assert e.value.setting == setting and setting in str(e.value)
+
+
 def test_ipv6_address_is_accepted() -> None:
     assert ConnectionSettings(address="[::1]:7233").address == "[::1]:7233"
 

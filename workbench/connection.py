@@ -295,10 +295,10 @@ def _translate(code: str, details: str, method: str, s: ConnectionSettings) -> W
             else "This server needs credentials: set api_key= (TEMPORAL_API_KEY) or a client "
             "certificate."
         )
-        return AuthError(f"{address} refused {what}: {details}. {hint}", **kw)
+        return AuthError(f"{address} refused {what}: {_sentence(details)} {hint}", **kw)
     if code == "PERMISSION_DENIED":
         return AuthError(
-            f"{address} denied {method} in namespace {s.namespace!r}: {details}. The "
+            f"{address} denied {method} in namespace {s.namespace!r}: {_sentence(details)} The "
             "credentials are valid but not allowed this call; check the key's or "
             "certificate's permissions for this namespace.",
             **kw,
@@ -419,8 +419,8 @@ def _translate_unavailable(
             **kw,
         )
     return ConnectError(
-        f"cannot reach the Temporal server at {address}: {details}. Check the address, that "
-        "the server is up, and the TLS settings.",
+        f"cannot reach the Temporal server at {address}: {_sentence(details)} Check the "
+        "address, that the server is up, and the TLS settings.",
         **kw,
     )
 
@@ -456,3 +456,9 @@ def _start_off_main_thread(start: Callable[[], None]) -> None:
         threading.Thread(target=start, name="workbench-call", daemon=True).start()
     else:
         start()
+
+
+def _sentence(text: str) -> str:
+    """The server's words ended by one period (they often end in one already)."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."

@@ -324,6 +324,12 @@ class ConnectionSettings:
         tls_settings = loaded.tls
         if isinstance(tls, TLSSettings):
             tls_settings = tls
+        elif tls is not None and not isinstance(tls, bool):
+            raise SettingsError(
+                f"tls must be True, False or a workbench.TLSSettings(...), not "
+                f"{type(tls).__name__}; e.g. tls=TLSSettings(ca_cert_path='ca.pem').",
+                setting="tls",
+            )
         elif tls is not None:
             tls_settings = dataclasses.replace(tls_settings or TLSSettings(), enabled=bool(tls))
 
@@ -348,7 +354,13 @@ class ConnectionSettings:
 
 
 def _check_address(address: str) -> None:
-    if not isinstance(address, str) or not address.strip():
+    if not isinstance(address, str):
+        raise SettingsError(
+            f"address must be a str 'host:port' (e.g. 'localhost:7233'), not "
+            f"{type(address).__name__} {address!r}.",
+            setting="address",
+        )
+    if not address.strip():
         raise SettingsError(
             "address is empty; set address= (or TEMPORAL_ADDRESS) to host:port, "
             "e.g. 'localhost:7233'.",
