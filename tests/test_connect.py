@@ -399,6 +399,13 @@ def test_plaintext_to_a_tls_port(mtls_front: TlsFront) -> None:
     assert "tls=True" in str(e.value)
 
 
+def test_the_http_port_instead_of_the_grpc_port(dev_server: DevServer) -> None:
+    http = f"127.0.0.1:{dev_server.http_port}"
+    with pytest.raises(ConnectError) as e:
+        workbench.connect(address=http, env={})
+    assert "HTTP/1, not gRPC" in str(e.value) and "7233" in str(e.value)
+
+
 def test_nothing_listening() -> None:
     address = f"127.0.0.1:{free_port()}"
     with pytest.raises(ConnectError) as e:

@@ -135,6 +135,11 @@ def test_missing_explicit_config_file_is_an_error(tmp_path: Path) -> None:
     assert e.value.setting == "config_file"
 
 
+def test_config_file_that_is_a_directory_is_named(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="is a directory"):
+        ConnectionSettings.load(config_file=str(tmp_path), env={})
+
+
 def test_invalid_toml_is_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text("[profile.x\naddress = 1\n")

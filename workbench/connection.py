@@ -418,6 +418,13 @@ def _translate_unavailable(
             "(TEMPORAL_TLS=true) and, for a private CA, tls.ca_cert_path.",
             **kw,
         )
+    if _has(details, "http1.x server", "HTTP/1"):
+        return ConnectError(
+            f"{address} answers HTTP/1, not gRPC: it is a web port (the Web UI's or the HTTP "
+            "API's), not the Temporal frontend. Use the frontend's gRPC port (7233 unless "
+            f"configured otherwise). The server said: {_sentence(details)}",
+            **kw,
+        )
     return ConnectError(
         f"cannot reach the Temporal server at {address}: {_sentence(details)} Check the "
         "address, that the server is up, and the TLS settings.",

@@ -369,7 +369,7 @@ def _check_address(address: str) -> None:
     if "://" in address:
         raise SettingsError(
             f"address {address!r} has a scheme; give host:port only (e.g. "
-            f"'{address.split('://', 1)[1].rstrip('/')}'), and set tls= for TLS.",
+            f"'{address.split('://', 1)[1].strip('/')}'), and set tls= for TLS.",
             setting="address",
         )
     host, sep, port = address.rpartition(":")
@@ -455,9 +455,10 @@ def _load_profile_and_env(
     path = Path(config_file or env.get("TEMPORAL_CONFIG_FILE") or default_config_file(env))
     path = path.expanduser()
     if file_named and not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "does not exist"
         raise SettingsError(
-            f"config file {str(path)!r} does not exist; check config_file= or "
-            "TEMPORAL_CONFIG_FILE.",
+            f"config file {str(path)!r} {what}; check config_file= or TEMPORAL_CONFIG_FILE "
+            "(the file is usually ~/.config/temporalio/temporal.toml).",
             setting="config_file",
         )
     document = _read_toml(path) if path.is_file() else {}
