@@ -895,6 +895,16 @@ def test_int_values_rounded_beyond_int64_become_its_ends(fast_path: bool) -> Non
     assert beyond.Big.dtype == object and beyond.Big.tolist() == [10**29, 7]
 
 
+def test_a_double_written_without_a_fraction_is_a_float() -> None:
+    from workbench.payloads import search_attribute_value
+
+    payload = Payload(metadata={"encoding": b"json/plain", "type": b"Double"}, data=b"1")
+    decoded = frames.decode_search_attributes({"Price": payload})["Price"]
+    assert decoded == 1.0 and isinstance(decoded, float)
+    value = search_attribute_value(1, payload)
+    assert value == 1.0 and isinstance(value, float)
+
+
 def test_an_activity_no_worker_picked_up_has_no_identity() -> None:
     from temporalio.api.workflow.v1 import PendingActivityInfo
 

@@ -1346,6 +1346,8 @@ def decode_search_attributes(indexed_fields: Mapping[str, Any]) -> dict[str, Any
                 value = None
         elif type_name == "KeywordList" and isinstance(value, str):
             value = [value]
+        elif type_name == "Double" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)  # JSON writes 1.0 as 1
         out[name] = value
     return out
 

@@ -559,6 +559,8 @@ def search_attribute_value(value: Any, payload: Payload) -> Any:
     sa_type = payload.metadata.get("type", b"")
     if isinstance(value, list) and sa_type != b"KeywordList" and len(value) == 1:
         value = value[0]
+    if sa_type == b"Double" and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)  # JSON writes 1.0 as 1
     if sa_type == b"Datetime" and isinstance(value, str):
         # Python 3.11's fromisoformat reads RFC 3339 with "Z" and nanosecond fractions are cut
         # to microseconds by the server's Go formatter only when present; strip extra digits.
