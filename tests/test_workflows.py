@@ -312,7 +312,7 @@ def test_search_attributes_are_typed_columns(session: workbench.Session, listing
     assert df.WbInt.dtype == "Int64"
     assert df.WbDouble.dtype == np.float64
     assert df.WbBool.dtype == "boolean"
-    assert str(df.WbDatetime.dtype) == "datetime64[ns, UTC]"
+    assert str(df.WbDatetime.dtype) == "datetime64[us, UTC]"
     assert df.WbKeywordList.dtype == object
 
     done = [listing.wid(f"done-{i}") for i in (1, 2, 3)]
@@ -418,10 +418,13 @@ def test_extreme_datetimes_and_ints_keep_their_values(
         assert described["WbDatetime"] == pd.Timestamp(when)
         assert described["WbInt"] == number
 
-    # Ordinary values keep nanoseconds; the listing of one run is typed the same way.
-    plain = session.workflows(f"WorkflowId = '{prefix}plain'", progress=False)
-    assert str(plain.WbDatetime.dtype) == "datetime64[ns, UTC]"
-    assert plain.WbInt.tolist() == [42]
+    # Pages of one run each agree on the types: they join into the listing.
+    pages = list(session.iter_workflows(query, page_size=1))
+    assert [len(p) for p in pages] == [1, 1, 1]
+    joined = pd.concat(pages).set_index("workflow_id")
+    assert str(joined.WbDatetime.dtype) == "datetime64[us, UTC]"
+    assert joined.WbDatetime.sort_index().tolist() == df.WbDatetime.sort_index().tolist()
+    assert joined.WbInt.sort_index().tolist() == df.WbInt.sort_index().tolist()
 
     df.to_parquet(tmp_path / "extremes.parquet")
     back = pd.read_parquet(tmp_path / "extremes.parquet")
@@ -536,8 +539,14 @@ def test_paging_limit_and_streaming(session: workbench.Session, listing: Listing
 
     assert limited.attrs["limit_reached"] is True
     assert whole.attrs["limit_reached"] is False
-    assert session.workflows(listing.query, limit=16, progress=False).attrs["limit_reached"]
+    # Exactly the 16 runs there are: nothing was cut (the listing asked for one more row).
+    exact = session.workflows(listing.query, limit=16, progress=False)
+    assert len(exact) == 16 and exact.attrs["limit_reached"] is False
+    assert session.workflows(listing.query, limit=15, progress=False).attrs["limit_reached"]
     assert not session.workflows(listing.query, limit=17, progress=False).attrs["limit_reached"]
+    # numpy integers, as pandas hands them out, are limits too.
+    assert len(session.workflows(listing.query, limit=np.int64(3), progress=False)) == 3
+    assert [len(f) for f in session.iter_workflows(listing.query, page_size=np.int32(8))] == [8, 8]
 
     frames_ = list(session.iter_workflows(listing.query, page_size=5))
     assert [len(f) for f in frames_] == [5, 5, 5, 1]
@@ -1077,7 +1086,8 @@ def test_column_wise_reading_matches_a_row_by_row_reading(uniform: bool) -> None
                 assert r[name] == sa[name] or (sa[name] is None and pd.isna(r[name])), (i, name)
     if not uniform:
         assert df.SaKeywordList[5] == ["solo"] and df.SaInt.dtype == "Int64"
-        assert df.SaDatetime.dropna().iloc[0].nanosecond == 789
+        # Written with nine fraction digits; the column keeps microseconds.
+        assert df.SaDatetime.dropna().iloc[0] == pd.Timestamp("2026-03-04T05:06:07.123456Z")
         assert df.SaKeyword.dropna().iloc[0] == "ünïcode ✓" and pd.isna(df.SaEmpty[9])
         assert df.task_queue[11] == "" and df.workflow_type[11] == ""
         assert df.memo[11] == {"empty": None} and "empty: " in df.memo_error[11]

@@ -7,6 +7,7 @@ was at fault.
 
 from __future__ import annotations
 
+import operator
 import re
 from typing import Any
 
@@ -23,25 +24,29 @@ __all__ = [
 _QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`")
 
 
-def _count(name: str, value: Any, least: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
+def _count(name: str, value: Any, least: int) -> int:
+    """``value`` as an int: any integer (numpy's too, as pandas hands them out), not a bool."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)
+    except TypeError:
         raise ArgumentError(
             f"{name} must be an int, got {type(value).__name__} {value!r}", argument=name
-        )
-    if value < least:
-        raise ArgumentError(f"{name} must be at least {least}, got {value}", argument=name)
+        ) from None
+    if number < least:
+        raise ArgumentError(f"{name} must be at least {least}, got {number}", argument=name)
+    return number
 
 
-def check_paging(page_size: Any, limit: Any) -> None:
-    """``page_size`` an int ≥ 1; ``limit`` ``None`` or an int ≥ 0."""
-    _count("page_size", page_size, 1)
-    if limit is not None:
-        _count("limit", limit, 0)
+def check_paging(page_size: Any, limit: Any) -> tuple[int, int | None]:
+    """``(page_size, limit)`` as ints: ``page_size`` ≥ 1; ``limit`` ``None`` or ≥ 0."""
+    return _count("page_size", page_size, 1), None if limit is None else _count("limit", limit, 0)
 
 
-def check_history_page_size(page_size: Any) -> None:
-    """Events per history page: an int ≥ 0 (0: the server's default)."""
-    _count("page_size", page_size, 0)
+def check_history_page_size(page_size: Any) -> int:
+    """Events per history page as an int ≥ 0 (0: the server's default)."""
+    return _count("page_size", page_size, 0)
 
 
 def check_query(query: Any) -> None:

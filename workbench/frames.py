@@ -56,17 +56,19 @@ Text          str                     NaN
 Int           Int64                   <NA>
 Double        float64                 NaN
 Bool          boolean                 <NA>
-Datetime      datetime64[ns, UTC]     NaT
+Datetime      datetime64[us, UTC]     NaT
 KeywordList   object (``list[str]``)  None
 (other)       object (JSON value)     None
 ============  ======================  ========================================================
 
-A Datetime column holding a value outside the nanosecond range of pandas (years 1677 to 2262),
-such as Go's zero time ``0001-01-01T00:00:00Z`` or a far-future ``9999-12-31``, is
-``datetime64[us, UTC]`` instead, which holds every year from 1 to 9999: no value is lost or
-wrapped around. An Int value just beyond int64, as the dev server's SQLite visibility returns
-the extremes of int64 (``-9223372036854776000``: rounded through float64), becomes the nearest
-int64.
+Datetime columns are in microseconds, which hold every year from 1 to 9999: Go's zero time
+``0001-01-01T00:00:00Z`` and a far-future ``9999-12-31`` keep their values, and the pages of a
+listing always agree on the unit (``pd.concat`` of :func:`~workbench.workflows.iter_workflows`
+pages works). Digits beyond the microsecond (an Elasticsearch visibility store keeps
+nanoseconds) are dropped.
+
+An Int value just beyond int64, as the dev server's SQLite visibility returns the extremes of
+int64 (``-9223372036854776000``: rounded through float64), becomes the nearest int64.
 
 System search attributes the server reports (e.g. ``BuildIds``) are columns like any other. A
 search attribute whose name clashes with a fixed column is named ``sa.<name>``.
@@ -97,6 +99,7 @@ rest.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -1203,18 +1206,20 @@ def _search_column(
 
 
 def _datetime_strings(values: np.ndarray[Any, Any], n: int, where: Any) -> pd.DatetimeIndex:
-    """A Datetime search-attribute column from its RFC 3339 texts: nanoseconds when every value
-    fits them (1677 to 2262), else microseconds (years 1 to 9999), never wrapped around."""
-    parsed = pd.DatetimeIndex(pd.to_datetime(values, utc=True, format="ISO8601"))
+    """A Datetime search-attribute column from its RFC 3339 texts, in microseconds (years 1 to
+    9999; finer digits dropped), never wrapped around."""
     try:
-        parsed = parsed.as_unit("ns")
-    except OutOfBoundsDatetime:
-        parsed = parsed.as_unit("us")
-    unit = str(parsed.unit)
+        parsed = pd.DatetimeIndex(pd.to_datetime(values, utc=True, format="ISO8601"))
+    except OutOfBoundsDatetime:  # nine fraction digits make pandas parse in nanoseconds
+        micro = [_BEYOND_MICRO.sub(r"\1", v) for v in values.tolist()]
+        parsed = pd.DatetimeIndex(pd.to_datetime(micro, utc=True, format="ISO8601"))
     ticks = np.full(n, _NAT, dtype=np.int64)
-    ticks[where] = parsed.asi8
-    column: pd.DatetimeIndex = pd.DatetimeIndex(pd.to_datetime(ticks.view(f"M8[{unit}]"), utc=True))
+    ticks[where] = parsed.as_unit("us").asi8
+    column: pd.DatetimeIndex = pd.DatetimeIndex(pd.to_datetime(ticks.view("M8[us]"), utc=True))
     return column
+
+
+_BEYOND_MICRO = re.compile(r"(\.\d{6})\d+")
 
 
 def _objects(values: Sequence[Any]) -> np.ndarray[Any, Any]:
@@ -1331,8 +1336,8 @@ def decode_search_attributes(indexed_fields: Mapping[str, Any]) -> dict[str, Any
     """Decode one run's search attributes to Python values, typed from their ``type`` metadata.
 
     Keyword/Text → ``str``, Int → ``int``, Double → ``float``, Bool → ``bool``, Datetime →
-    timezone-aware UTC ``pandas.Timestamp``, KeywordList → ``list[str]``; a value that cannot be
-    read is ``None``.
+    timezone-aware UTC ``pandas.Timestamp`` in microseconds, KeywordList → ``list[str]``; a value
+    that cannot be read is ``None``.
     """
     out: dict[str, Any] = {}
     for name in sorted(indexed_fields):
@@ -1340,8 +1345,9 @@ def decode_search_attributes(indexed_fields: Mapping[str, Any]) -> dict[str, Any
         type_name = _payload_type(payload)
         value = _json_values([payload.data], fast=False)[0]
         if type_name == "Datetime" and isinstance(value, str):
-            try:
-                value = pd.Timestamp(value).tz_convert("UTC")
+            try:  # in microseconds, as the listing's columns
+                value = pd.Timestamp(_BEYOND_MICRO.sub(r"\1", value)).tz_convert("UTC")
+                value = value.as_unit("us")
             except (TypeError, ValueError):
                 value = None
         elif type_name == "KeywordList" and isinstance(value, str):

@@ -506,7 +506,7 @@ def fetch_history(
         NotFound: No such workflow or run.
     """
     check_run(workflow_id, run_id)
-    check_history_page_size(page_size)
+    page_size = check_history_page_size(page_size)
     namespace = conn.settings.namespace
     if not run_id:
         # Resolve "latest" once: the run id then names exactly the run whose events we read,

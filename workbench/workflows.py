@@ -176,7 +176,7 @@ def iter_pages(
         WorkbenchError: Any other failure, or retries exhausted.
     """
     check_query(query)
-    check_paging(page_size, limit)
+    page_size, limit = check_paging(page_size, limit)
     if limit == 0:
         return
     halt = threading.Event()
@@ -269,7 +269,11 @@ class _PageFetcher:
 
     def fetch(self, token: bytes, fetched: int) -> Any:
         """One page, retried from the same token; None if stopped while backing off."""
-        size = self.page_size if self.limit is None else min(self.page_size, self.limit - fetched)
+        # One row beyond the limit, when the page has room for it: whether the server sends it
+        # says whether the limit cut the listing short (attrs["limit_reached"]); it is dropped.
+        size = self.page_size
+        if self.limit is not None:
+            size = min(size, self.limit - fetched + 1)
         req = ListWorkflowExecutionsRequest(
             namespace=self.conn.settings.namespace,
             page_size=size,
@@ -342,7 +346,7 @@ def iter_workflows(
         QueryError: The server rejected the query (raised by the first ``next()``).
     """
     check_query(query)
-    check_paging(page_size, limit)
+    page_size, limit = check_paging(page_size, limit)
     pages = iter_pages(
         conn, query, page_size=page_size, limit=limit, retry_deadline=retry_deadline, lite=True
     )
@@ -390,8 +394,9 @@ def list_workflows(
     :class:`ListingInterrupted` warning says how many rows the frame holds, and ``frame.attrs``
     records ``complete=False`` and the ``next_page_token`` to continue from. A complete listing
     has ``attrs["complete"] = True``; ``attrs["limit_reached"]`` is ``True`` when ``limit`` ended
-    it before the server said there were no more pages (more runs may match: ``count(query)``
-    says how many). ``attrs["retries"]`` counts the page requests that were retried.
+    it while more runs match (or may: when ``limit`` falls where a page of ``page_size`` rows
+    ends, the server has not said; ``count(query)`` tells). ``attrs["retries"]`` counts the
+    page requests that were retried.
 
     Args:
         conn: The connection.
@@ -412,7 +417,7 @@ def list_workflows(
         WorkbenchError: Any other failure (after retries, for the retryable ones).
     """
     check_query(query)
-    check_paging(page_size, limit)
+    page_size, limit = check_paging(page_size, limit)
     with gc_paused(pause_gc):
         return _list_workflows(
             conn, query, limit, page_size, progress, decode_memo, on_page, stop, retry_deadline
