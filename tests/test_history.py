@@ -21,7 +21,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Awaitable, Iterator
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -50,6 +50,7 @@ from temporalio.converter import (
     DefaultPayloadConverter,
     EncodingPayloadConverter,
     PayloadCodec,
+    PayloadConverter,
 )
 from temporalio.worker import Worker
 from workflows_history import (
@@ -534,6 +535,16 @@ class ShoutPayloadConverter(CompositePayloadConverter):
         )
 
 
+class ShoutingConverter(PayloadConverter):
+    """Not a composite: the chain cannot list the encodings it reads, so it asks it."""
+
+    def to_payloads(self, values: Sequence[Any]) -> list[Payload]:
+        return ShoutPayloadConverter().to_payloads(values)
+
+    def from_payloads(self, payloads: Sequence[Payload], type_hints: Any = None) -> list[Any]:
+        return ShoutPayloadConverter().from_payloads(payloads, type_hints)
+
+
 def test_a_custom_payload_converter_reads_its_own_encoding(scenario: Scenario) -> None:
     """The issue's "a custom PayloadConverter": values the SDK wrote with it (here an encoding
     of its own, encrypted or not) decode through it; without it they are shown, not fatal."""
@@ -581,6 +592,13 @@ def test_a_custom_payload_converter_reads_its_own_encoding(scenario: Scenario) -
             "binary/encrypted → json/plain",
         ]
         assert started.value.tolist() == ["hello!", {"n": 1}]
+        opaque = s.history(f"{wid}-plain", converter=ShoutingConverter())
+        assert one(opaque.events, "WorkflowExecutionStarted").input == ["hello!", {"n": 1}]
+        # Ciphertext is never handed to a converter: the error still names the codec to add.
+        with pytest.warns(UserWarning, match="could not be decoded"):
+            sealed_opaque = s.history(f"{wid}-sealed", converter=ShoutingConverter())
+        bad_sealed = sealed_opaque.payloads[sealed_opaque.payloads.error.notna()]
+        assert len(bad_sealed) >= 2 and bad_sealed.error.str.contains("codecs.AesGcm").all()
         with pytest.warns(UserWarning, match="could not be decoded"):
             default = s.history(f"{wid}-plain")
     bad = default.payloads[default.payloads.error.notna()]

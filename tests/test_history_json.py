@@ -273,6 +273,16 @@ def test_bad_history_json_raises_history_format_error(tmp_path: Path, fetched: H
     fetched.to_decoded_json(decoded_file)
     with pytest.raises(HistoryFormatError, match="readable export"):
         History.from_json(decoded_file)
+    # A memo field named "encodings" is not the readable export's list of that name.
+    from temporalio.api.history.v1 import History as HistoryProto
+
+    proto = HistoryProto()
+    proto.events.add().CopyFrom(fetched.raw.events[0])
+    memo = proto.events[0].workflow_execution_started_event_attributes.memo.fields["encodings"]
+    memo.metadata["encoding"] = b"json/plain"
+    memo.data = b'["zlib"]'
+    own = History.from_proto(proto, codec=full_chain()).to_json()
+    assert History.from_json(own, codec=full_chain()).events.memo.iloc[0]["encodings"] == ["zlib"]
     with pytest.warns(UserWarning, match="1 of the 1 events .* event type"):
         bogus = History.from_json('{"events":[{"eventId":"1","eventType":"EVENT_TYPE_BOGUS"}]}')
     assert bogus.events.event_id.tolist() == [1] and pd.isna(bogus.events.event_type.iloc[0])

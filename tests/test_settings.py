@@ -255,6 +255,8 @@ def test_bad_boolean_env_names_the_variable(tmp_path: Path) -> None:
     assert ConnectionSettings.load(env=keyed).use_tls
     assert not ConnectionSettings.load(env={**keyed, "TEMPORAL_TLS": "off"}).use_tls
     assert ConnectionSettings.load(env={**home, "TEMPORAL_TLS": "yes"}).use_tls
+    assert ConnectionSettings.load(env={**home, "TEMPORAL_TLS": "T"}).use_tls  # Go's ParseBool
+    assert not ConnectionSettings.load(env={**home, "TEMPORAL_TLS": "f"}).use_tls
 
 
 @pytest.mark.parametrize(
@@ -355,12 +357,26 @@ def test_api_key_and_metadata_gRPC_cannot_send_are_named() -> None:
 
 def test_credential_like_metadata_is_redacted() -> None:
     settings = ConnectionSettings(
-        grpc_meta={"x-auth-token": "tok-abcdef", "x-session-key": "s-abcdef", "x-team": "pay"}
+        grpc_meta={
+            "x-auth-token": "tok-abcdef",
+            "x-session-key": "s-abcdef",
+            "x-team": "pay",
+            "x-routing-key": "eu-west",  # a key, not a credential
+        }
     )
     shown = repr(settings)
     assert "tok-abcdef" not in shown and "s-abcdef" not in shown
-    assert "'pay'" in shown
+    assert "'pay'" in shown and "'eu-west'" in shown
     assert set(settings.secrets) >= {"tok-abcdef", "s-abcdef"}
+    assert "eu-west" not in settings.secrets
+
+
+def test_metadata_key_pasted_with_its_value_is_not_shown() -> None:
+    with pytest.raises(SettingsError) as e:
+        ConnectionSettings(grpc_meta={"Authorization: Bearer sk-SECRET123": ""})
+    assert "SECRET123" not in str(e.value) and "'Authorization'" in str(e.value)
+    # ASCII bytes are text gRPC can send.
+    assert ConnectionSettings(grpc_meta={"x-tenant": b"abc"}).grpc_meta == {"x-tenant": "abc"}
 
 
 def test_public_api_is_pinned() -> None:

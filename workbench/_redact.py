@@ -2,20 +2,42 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 from collections.abc import Iterable
 
 REDACTED = "<redacted>"
 
-# Metadata keys whose values are credentials whatever their name's case, and words that make
-# any other key's value count as one (``x-auth-token``, ``x-temporal-secret``, ...).
+# Metadata keys whose values are credentials whatever their name's case, and the words of a
+# key's name (split at '-', '_' and '.') that make its value count as one (``x-auth-token``,
+# ``x-temporal-secret``; not ``x-routing-key`` or ``x-author``).
 SECRET_METADATA_KEYS = frozenset({"authorization", "x-api-key", "api-key", "cookie"})
-_SECRET_WORDS = ("auth", "token", "secret", "password", "passwd", "key", "cookie", "credential")
+_SECRET_WORDS = frozenset(
+    {
+        "auth",
+        "authorization",
+        "token",
+        "secret",
+        "password",
+        "passwd",
+        "cookie",
+        "credential",
+        "credentials",
+        "apikey",
+        "session",
+        "jwt",
+        "bearer",
+    }
+)
+_WORD = re.compile(r"[-_.]+")
 
 
 def is_secret_metadata(key: str) -> bool:
     """Whether the value of gRPC metadata ``key`` is (or may be) a credential."""
     name = key.lower()
-    return name in SECRET_METADATA_KEYS or any(word in name for word in _SECRET_WORDS)
+    words = _WORD.split(name)
+    pairs = {f"{a}{b}" for a, b in itertools.pairwise(words)}  # "api-key" -> "apikey"
+    return name in SECRET_METADATA_KEYS or not _SECRET_WORDS.isdisjoint({*words, *pairs})
 
 
 def redact(text: str, secrets: Iterable[str | bytes | None]) -> str:

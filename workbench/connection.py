@@ -32,6 +32,7 @@ from .errors import (
     RPCError,
     TLSError,
     WorkbenchError,
+    as_sentence,
 )
 from .settings import ConnectionSettings
 from .tls import load_tls_material, peer_certificate_name, probe_speaks_tls
@@ -295,10 +296,10 @@ def _translate(code: str, details: str, method: str, s: ConnectionSettings) -> W
             else "This server needs credentials: set api_key= (TEMPORAL_API_KEY) or a client "
             "certificate."
         )
-        return AuthError(f"{address} refused {what}: {_sentence(details)} {hint}", **kw)
+        return AuthError(f"{address} refused {what}: {as_sentence(details)} {hint}", **kw)
     if code == "PERMISSION_DENIED":
         return AuthError(
-            f"{address} denied {method} in namespace {s.namespace!r}: {_sentence(details)} The "
+            f"{address} denied {method} in namespace {s.namespace!r}: {as_sentence(details)} The "
             "credentials are valid but not allowed this call; check the key's or "
             "certificate's permissions for this namespace.",
             **kw,
@@ -422,11 +423,11 @@ def _translate_unavailable(
         return ConnectError(
             f"{address} answers HTTP/1, not gRPC: it is a web port (the Web UI's or the HTTP "
             "API's), not the Temporal frontend. Use the frontend's gRPC port (7233 unless "
-            f"configured otherwise). The server said: {_sentence(details)}",
+            f"configured otherwise). The server said: {as_sentence(details)}",
             **kw,
         )
     return ConnectError(
-        f"cannot reach the Temporal server at {address}: {_sentence(details)} Check the "
+        f"cannot reach the Temporal server at {address}: {as_sentence(details)} Check the "
         "address, that the server is up, and the TLS settings.",
         **kw,
     )
@@ -463,9 +464,3 @@ def _start_off_main_thread(start: Callable[[], None]) -> None:
         threading.Thread(target=start, name="workbench-call", daemon=True).start()
     else:
         start()
-
-
-def _sentence(text: str) -> str:
-    """The server's words ended by one period (they often end in one already)."""
-    text = text.strip()
-    return text if text.endswith((".", "!", "?")) else f"{text}."

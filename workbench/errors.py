@@ -219,3 +219,10 @@ class DecodeError(CodecError):
     History decoding never raises this to the user: it is recorded in the ``error`` column of
     the payload's row and the rest of the history decodes.
     """
+
+
+def as_sentence(text: str) -> str:
+    """A server's words ended by one period (they often end in one already), to quote them in a
+    message that goes on."""
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else f"{text}."

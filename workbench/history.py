@@ -207,7 +207,7 @@ class History:
             HistoryFormatError: The file is missing, unreadable, not JSON, or not a history.
         """
         name, data = _read_source(source)
-        if _DECODED_EXPORT.search(data if isinstance(data, str) else json.dumps(data)):
+        if _DECODED_EXPORT.search(data if isinstance(data, str) else json.dumps(data, default=str)):
             raise HistoryFormatError(
                 f"{name} is the readable export (History.to_decoded_json), whose payloads hold "
                 "decoded values instead of their bytes: it cannot be decoded again. Load the "
@@ -405,9 +405,10 @@ def run_id_of(history: HistoryProto | WorkflowHistory) -> str:
     return events[0].workflow_execution_started_event_attributes.original_execution_run_id
 
 
-_DECODED_EXPORT = re.compile(r'"encodings"\s*:')
-"""A key only :meth:`History.to_decoded_json` writes (proto JSON has no such field, and a
-quote inside a JSON string is escaped)."""
+_DECODED_EXPORT = re.compile(r'"encodings"\s*:\s*\[')
+"""What only :meth:`History.to_decoded_json` writes: a list under ``"encodings"``. Proto JSON
+has no such list (a memo field, header, search attribute or metadata key of that name holds an
+object or a string), and a quote inside a JSON string is escaped."""
 
 
 def _read_source(source: Any) -> tuple[str, str | dict[str, Any]]:

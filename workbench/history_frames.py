@@ -44,8 +44,8 @@ input                  object (list)           decoded arguments (workflow, acti
                                                update, child, continue-as-new input)
 result                 object                  decoded result: the value when there is one
                                                payload, a list when there are several; on
-                                               WorkflowExecutionStarted of a cron or retried
-                                               run, the last run's result
+                                               WorkflowExecutionStarted (and ContinuedAsNew)
+                                               of a cron or retried run, the last run's result
 details                object (list)           decoded details (heartbeat, cancel, marker)
 failure_details        object (list)           decoded details the event's failures carry:
                                                an application error's details, a timed-out

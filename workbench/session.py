@@ -186,8 +186,8 @@ class Session:
     ) -> Iterator[pd.DataFrame]:
         """Stream a listing as one DataFrame per page, for listings that do not fit in memory.
 
-        >>> for page in s.iter_workflows("ExecutionStatus='Failed'", page_size=1000):
-        ...     page.to_parquet(f"failed-{page.index[0]}.parquet")
+        >>> for i, page in enumerate(s.iter_workflows("ExecutionStatus='Failed'", page_size=1000)):
+        ...     page.to_parquet(f"failed-{i:05d}.parquet")
 
         Each page has the fixed columns of :meth:`workflows` plus the search attributes present
         in that page; its index goes on from the previous page's, so ``pd.concat(pages)`` holds

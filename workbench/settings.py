@@ -37,8 +37,8 @@ __all__ = ["DEFAULT_ADDRESS", "DEFAULT_NAMESPACE", "ConnectionSettings", "TLSSet
 DEFAULT_ADDRESS = "localhost:7233"
 DEFAULT_NAMESPACE = "default"
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_TRUE = {"1", "t", "true", "yes", "on"}  # "t"/"f": Go's strconv.ParseBool, which the CLI uses
+_FALSE = {"0", "f", "false", "no", "off", ""}
 
 # Names from Temporal's mTLS tutorial, mapped to the TLS field they set. The standard
 # TEMPORAL_TLS_* name wins when both are set.
@@ -82,9 +82,13 @@ def _checked_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in meta.items():
         name = key.lower() if isinstance(key, str) else key
         if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            # Shown up to the first character that cannot be in a key: a key pasted with its
+            # value ("Authorization: Bearer ...") must not print the value.
+            shown = repr(re.split(r"[^0-9A-Za-z_.-]", key)[0]) if isinstance(key, str) else ""
             raise SettingsError(
-                f"grpc_meta key {key!r} is not a gRPC metadata key: use lowercase letters, "
-                "digits, '-', '_' and '.' only (e.g. 'x-tenant').",
+                f"grpc_meta key {shown or type(key).__name__} ... is not a gRPC metadata key: "
+                "use lowercase letters, digits, '-', '_' and '.' only (e.g. 'x-tenant'), and "
+                "give the value as the dict's value.",
                 setting="grpc_meta",
             )
         label = f"grpc_meta[{name!r}] (TEMPORAL_GRPC_META_{name.upper().replace('-', '_')})"
@@ -97,6 +101,11 @@ def _checked_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
                 )
             out[name] = value.encode("utf-8") if isinstance(value, str) else value
             continue
+        if isinstance(value, (bytes, bytearray)):
+            try:
+                value = bytes(value).decode("ascii")
+            except UnicodeDecodeError:
+                value = "\x80"  # not ASCII: named below like a str that is not
         _check_header_value(label, "grpc_meta", value)
         out[name] = value
     return out

@@ -46,6 +46,7 @@ from .errors import (
     RPCError,
     TLSError,
     WorkbenchError,
+    as_sentence,
 )
 from .frames import (
     STATUS_NAMES,
@@ -120,7 +121,8 @@ def _query_error(query: str) -> Callable[[str], WorkbenchError]:
                 server_message=details,
             )
         return QueryError(
-            f"the server rejected the query {shown!r}: {details}. Fix the query (list filter "
+            f"the server rejected the query {shown!r}: {as_sentence(details)} Fix the query "
+            "(list filter "
             "syntax: https://docs.temporal.io/list-filter), e.g. "
             "\"WorkflowType='OrderWorkflow' AND ExecutionStatus='Failed'\".",
             query=query,

@@ -26,6 +26,9 @@ JSON_PLAIN = b"json/plain"
 _JSON_STACK = ("json/plain",)
 _NO_PAYLOAD = Payload()  # what routing by encoding is given: it reads only the encoding
 _ENCRYPTED_STACK = ("binary/encrypted",)
+# What codecs write, which no payload converter reads: left to a converter of unknown
+# encodings, they would fail with its words instead of the chain's (which codec to add).
+_CODEC_ENCODINGS = frozenset((ENCRYPTED, b"binary/zlib", b"binary/gzip", b"binary/snappy"))
 _ENCRYPTED_JSON_STACK = ("binary/encrypted", "json/plain")
 
 
@@ -319,7 +322,7 @@ class Chain:
                     if raw_id is not None:
                         key_ids[i] = _name(raw_id)
                 if index < 0:
-                    if readable is None and encoding is not None:
+                    if readable is None and encoding not in _CODEC_ENCODINGS and encoding:
                         continue  # the converter is asked; its error if it cannot read it
                     errors[i] = _unknown(encoding, key_ids[i])
                     continue
@@ -358,8 +361,10 @@ class Chain:
                         errors[i] = _not_a_payload(codec, result)
                     elif through and _unchanged(current[i], result):
                         encoding = current[i].metadata.get(ENCODING)
-                        if readable is None or encoding in readable:
-                            continue  # one the user's converter reads: it is final
+                        if encoding in (readable or ()) or (
+                            readable is None and encoding not in _CODEC_ENCODINGS
+                        ):
+                            continue  # one the user's converter reads (or may): it is final
                         errors[i] = _unknown(encoding, key_ids[i], codec)
                     else:
                         current[i] = result
