@@ -571,7 +571,7 @@ def test_a_custom_payload_converter_reads_its_own_encoding(scenario: Scenario) -
     finally:
         loop.close()
     with workbench.connect(scenario.address, "default", env={}) as s:
-        for converter in (ShoutPayloadConverter(), shouting):
+        for converter in (ShoutPayloadConverter(), ShoutPayloadConverter, shouting):
             h = s.history(f"{wid}-plain", converter=converter)
             assert one(h.events, "WorkflowExecutionStarted").input == ["hello!", {"n": 1}]
             assert h.payloads.error.isna().all()
@@ -592,6 +592,8 @@ def test_a_custom_payload_converter_reads_its_own_encoding(scenario: Scenario) -
             "binary/encrypted → json/plain",
         ]
         assert started.value.tolist() == ["hello!", {"n": 1}]
+        with pytest.raises(workbench.ArgumentError, match="converter"):
+            s.history(f"{wid}-plain", converter=42)
         opaque = s.history(f"{wid}-plain", converter=ShoutingConverter())
         assert one(opaque.events, "WorkflowExecutionStarted").input == ["hello!", {"n": 1}]
         # Ciphertext is never handed to a converter: the error still names the codec to add.

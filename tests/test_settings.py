@@ -8,6 +8,7 @@ import pytest
 
 import workbench
 from workbench import ConnectionSettings, ProfileNotFound, SettingsError, TLSSettings
+from workbench._redact import REDACTED
 
 PROFILE_FILE = """
 [profile.default]
@@ -369,6 +370,15 @@ def test_credential_like_metadata_is_redacted() -> None:
     assert "'pay'" in shown and "'eu-west'" in shown
     assert set(settings.secrets) >= {"tok-abcdef", "s-abcdef"}
     assert "eu-west" not in settings.secrets
+    credentials = [
+        *("x-authtoken", "x-accesstoken", "x-sessiontoken", "x-secretkey", "x-privatekey"),
+        *("x-private-key", "x-access-key", "x-encryption-key", "x-signing-key", "x-client-key"),
+        *("x-passkey", "x-api-key", "api_key", "x-apikey", "x-password", "x-jwt"),
+    ]
+    ordinary = ["x-routing-key", "x-idempotency-key", "x-author", "x-tenant", "x-request-id"]
+    shown = repr(ConnectionSettings(grpc_meta=dict.fromkeys(credentials + ordinary, "v-1234")))
+    assert shown.count("'v-1234'") == len(ordinary)
+    assert shown.count(REDACTED) == len(credentials)
 
 
 def test_metadata_key_pasted_with_its_value_is_not_shown() -> None:

@@ -539,10 +539,13 @@ def test_paging_limit_and_streaming(session: workbench.Session, listing: Listing
 
     assert limited.attrs["limit_reached"] is True
     assert whole.attrs["limit_reached"] is False
-    # Exactly the 16 runs there are: nothing was cut (the listing asked for one more row).
-    exact = session.workflows(listing.query, limit=16, progress=False)
-    assert len(exact) == 16 and exact.attrs["limit_reached"] is False
-    assert session.workflows(listing.query, limit=15, progress=False).attrs["limit_reached"]
+    # Exactly the 16 runs there are: nothing was cut, whether the limit ends a partly filled
+    # page (one more row is asked for) or a full one (the next page's first row is).
+    for page_size in (1000, 8, 4, 16):
+        exact = session.workflows(listing.query, limit=16, page_size=page_size, progress=False)
+        assert len(exact) == 16 and exact.attrs["limit_reached"] is False, page_size
+        cut = session.workflows(listing.query, limit=12, page_size=page_size, progress=False)
+        assert len(cut) == 12 and cut.attrs["limit_reached"] is True, page_size
     assert not session.workflows(listing.query, limit=17, progress=False).attrs["limit_reached"]
     # numpy integers, as pandas hands them out, are limits too.
     assert len(session.workflows(listing.query, limit=np.int64(3), progress=False)) == 3
@@ -912,6 +915,26 @@ def test_a_double_written_without_a_fraction_is_a_float() -> None:
     assert decoded == 1.0 and isinstance(decoded, float)
     value = search_attribute_value(1, payload)
     assert value == 1.0 and isinstance(value, float)
+
+
+@pytest.mark.parametrize("same_keys", [True, False])
+def test_memo_keys_come_in_name_order_whatever_order_the_server_sends(same_keys: bool) -> None:
+    """The server writes each run's memo map in an order of its own: the dicts and the
+    memo_error texts must not change from one listing to the next."""
+    from temporalio.api.workflow.v1 import WorkflowExecutionInfo
+
+    rows = []
+    for i, order in enumerate((["b", "a"], ["a", "b"], ["b", "a", "c"][: 2 if same_keys else 3])):
+        e = WorkflowExecutionInfo(status=2, task_queue="q")
+        e.execution.workflow_id, e.execution.run_id = f"w{i}", f"r{i}"
+        for key in order:
+            e.memo.fields[key].CopyFrom(encrypt(key))
+        rows.append(e)
+    df = frames.workflows_frame([rows])
+    for i in range(3):
+        keys = sorted(df.memo[i])
+        assert list(df.memo[i]) == keys
+        assert [part.split(":")[0] for part in df.memo_error[i].split("; ")] == keys
 
 
 def test_an_activity_no_worker_picked_up_has_no_identity() -> None:

@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterable
 
 REDACTED = "<redacted>"
 
-# Metadata keys whose values are credentials whatever their name's case, and the words of a
-# key's name (split at '-', '_' and '.') that make its value count as one (``x-auth-token``,
-# ``x-temporal-secret``; not ``x-routing-key`` or ``x-author``).
+# Metadata keys whose values are credentials whatever their name's case. Any other key counts
+# as one by the words of its name (split at '-', '_' and '.'): a word naming a credential
+# (``x-auth-token``, ``x-accesstoken``, ``x-temporal-secret``), or a key (``x-private-key``,
+# ``x-passkey``) unless an ordinary word qualifies it (``x-routing-key``, ``x-idempotency-key``).
+# Too much redacted hides a value in messages; too little shows a secret: when unsure, redact.
 SECRET_METADATA_KEYS = frozenset({"authorization", "x-api-key", "api-key", "cookie"})
-_SECRET_WORDS = frozenset(
+_SECRET_WORDS = frozenset({"auth", "authn", "authz", "authorization", "jwt", "bearer", "session"})
+_SECRET_ENDINGS = ("token", "secret", "password", "passwd", "cookie", "credential", "credentials")
+_ORDINARY_KEYS = frozenset(
     {
-        "auth",
-        "authorization",
-        "token",
-        "secret",
-        "password",
-        "passwd",
-        "cookie",
-        "credential",
-        "credentials",
-        "apikey",
-        "session",
-        "jwt",
-        "bearer",
+        "cache",
+        "correlation",
+        "dedup",
+        "deduplication",
+        "group",
+        "idempotency",
+        "lookup",
+        "message",
+        "partition",
+        "primary",
+        "request",
+        "routing",
+        "shard",
+        "sort",
+        "tenant",
+        "trace",
     }
 )
 _WORD = re.compile(r"[-_.]+")
@@ -35,9 +41,15 @@ _WORD = re.compile(r"[-_.]+")
 def is_secret_metadata(key: str) -> bool:
     """Whether the value of gRPC metadata ``key`` is (or may be) a credential."""
     name = key.lower()
-    words = _WORD.split(name)
-    pairs = {f"{a}{b}" for a, b in itertools.pairwise(words)}  # "api-key" -> "apikey"
-    return name in SECRET_METADATA_KEYS or not _SECRET_WORDS.isdisjoint({*words, *pairs})
+    if name in SECRET_METADATA_KEYS:
+        return True
+    words = [w for w in _WORD.split(name) if w]
+    for i, word in enumerate(words):
+        if word in _SECRET_WORDS or word.endswith(_SECRET_ENDINGS):
+            return True
+        if word.endswith("key") and (word != "key" or i == 0 or words[i - 1] not in _ORDINARY_KEYS):
+            return True
+    return False
 
 
 def redact(text: str, secrets: Iterable[str | bytes | None]) -> str:

@@ -278,9 +278,9 @@ def _translate(code: str, details: str, method: str, s: ConnectionSettings) -> W
         if method in ("GetSystemInfo", "DescribeNamespace"):
             return ConnectTimeout(
                 f"the server at {address} did not answer within {s.connect_timeout:g} s "
-                "(it accepted the connection but sent nothing back). Check that the address is "
-                "a Temporal frontend (gRPC port, usually 7233), that TLS is set as the server "
-                "expects, or raise connect_timeout.",
+                "(the connection, its TLS handshake or the first call did not complete). Check "
+                "that the address is a Temporal frontend (gRPC port, usually 7233), that TLS is "
+                "set as the server expects, or raise connect_timeout for a slow or distant link.",
                 **kw,
             )
         return ConnectTimeout(

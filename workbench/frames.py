@@ -104,7 +104,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain, repeat
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 import numpy as np
@@ -439,7 +439,7 @@ class ListPage:
     message), the per-row view only if a column needs it.
     """
 
-    __slots__ = ("_first", "_merged", "_rows", "data", "next_page_token", "row_count")
+    __slots__ = ("_first", "_merged", "_rows", "data", "dropped", "next_page_token", "row_count")
 
     def __init__(self, data: bytes) -> None:
         self.data = data
@@ -453,6 +453,8 @@ class ListPage:
         self._first: bytes = rows[0] if rows else b""
         self._merged: Any = None
         self._rows: Any = None
+        self.dropped = 0
+        """Executions :meth:`truncate` dropped from the page as received."""
 
     @classmethod
     def FromString(cls, data: bytes) -> ListPage:
@@ -490,8 +492,10 @@ class ListPage:
     def truncate(self, rows: int) -> None:
         """Keep only the first ``rows`` executions (for a listing's ``limit``)."""
         view = _ListPageView.FromString(self.data)
+        dropped = self.dropped + max(0, len(view.executions) - rows)
         del view.executions[rows:]
         self.__init__(view.SerializeToString())  # type: ignore[misc]
+        self.dropped = dropped
 
 
 def _as_page(page: Any) -> ListPage:
@@ -888,6 +892,10 @@ def _memo_rows(
     values: list[Any],
     errors: list[str | None],
 ) -> dict[str, Any]:
+    # Keys in name order: the server sends each run's memo map in an order of its own, which
+    # would change the rows' dicts and error texts from one listing to the next.
+    if names != sorted(names):
+        names, groups = map(list, zip(*sorted(zip(names, groups, strict=True)), strict=True))
     value_of = _objects(values)
     columns = [value_of[g] for g in groups]
     if len(names) == 1:
@@ -922,7 +930,8 @@ def _page_memo_per_row(
     memo: list[dict[str, Any] | None] = [None] * n
     row_errors: list[str | None] = [None] * n
     entry_rows = _entry_rows(_blobs(listing, "memo")).tolist()
-    for r, key, value, error in zip(entry_rows, keys, values, errors, strict=True):
+    entries = sorted(zip(entry_rows, keys, values, errors, strict=True), key=_ROW_AND_KEY)
+    for r, key, value, error in entries:  # keys in name order, as _memo_rows
         d = memo[r]
         if d is None:
             d = memo[r] = {}
@@ -932,6 +941,9 @@ def _page_memo_per_row(
             text = f"{key}: {error}"
             row_errors[r] = text if previous is None else f"{previous}; {text}"
     return {"memo": memo, "memo_error": row_errors}
+
+
+_ROW_AND_KEY = itemgetter(0, 1)
 
 
 def _page_search_attributes(

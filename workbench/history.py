@@ -41,6 +41,7 @@ from .codecs import Chain, CodecLike, as_chain
 from .errors import HistoryFormatError, NotFound
 from .history_frames import EVENT_COLUMNS, PAYLOAD_COLUMNS, FrameBuilder, json_default
 from .payloads import iter_payload_paths
+from .values import as_converter
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -151,7 +152,7 @@ class History:
         else:
             proto = history
         chain = as_chain(codec)
-        builder = FrameBuilder(chain, converter)
+        builder = FrameBuilder(chain, as_converter(converter))
         builder.add(proto.events)
         wid, rid = _ids_from_events(proto)
         return cls._build(
@@ -508,6 +509,7 @@ def fetch_history(
     """
     check_run(workflow_id, run_id)
     page_size = check_history_page_size(page_size)
+    converter = as_converter(converter)
     namespace = conn.settings.namespace
     if not run_id:
         # Resolve "latest" once: the run id then names exactly the run whose events we read,

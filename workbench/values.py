@@ -27,7 +27,10 @@ from temporalio.converter import (
     PayloadConverter,
 )
 
+from .errors import ArgumentError
+
 __all__ = [
+    "as_converter",
     "convert_payloads",
     "json_plain_scanner",
     "payload_value",
@@ -69,6 +72,26 @@ def _encoding_converters(converter: PayloadConverter) -> Mapping[bytes, Any] | N
     if isinstance(converter, CompositePayloadConverter):
         return converter.converters
     return None
+
+
+def as_converter(converter: Any) -> PayloadConverter | DataConverter | None:
+    """A ``converter=`` argument as users give it: ``None`` (the SDK default), a
+    ``PayloadConverter``, a ``DataConverter``, or a ``PayloadConverter`` class (made here, as
+    ``DataConverter(payload_converter_class=...)`` does).
+
+    Raises:
+        ArgumentError: Anything else.
+    """
+    if converter is None or isinstance(converter, (PayloadConverter, DataConverter)):
+        return converter
+    if isinstance(converter, type) and issubclass(converter, PayloadConverter):
+        made: PayloadConverter = converter()
+        return made
+    raise ArgumentError(
+        "converter must be a temporalio.converter.PayloadConverter (an instance or its class) "
+        f"or a DataConverter, not {type(converter).__name__}",
+        argument="converter",
+    )
 
 
 def readable_encodings(

@@ -396,8 +396,8 @@ def list_workflows(
     :class:`ListingInterrupted` warning says how many rows the frame holds, and ``frame.attrs``
     records ``complete=False`` and the ``next_page_token`` to continue from. A complete listing
     has ``attrs["complete"] = True``; ``attrs["limit_reached"]`` is ``True`` when ``limit`` ended
-    it while more runs match (or may: when ``limit`` falls where a page of ``page_size`` rows
-    ends, the server has not said; ``count(query)`` tells). ``attrs["retries"]`` counts the
+    it while more runs match (the listing asks the server for one row beyond ``limit``, or, when
+    ``limit`` ends a full page, for the next page's first row). ``attrs["retries"]`` counts the
     page requests that were retried.
 
     Args:
@@ -450,6 +450,7 @@ def _list_workflows(
     rows = 0
     pages = 0
     next_token = b""
+    dropped = 0  # rows of the last page beyond the limit
     bar = _ProgressBar(conn, query, limit) if progress else None
     retries = 0
 
@@ -480,6 +481,7 @@ def _list_workflows(
         for resp in page_iter:
             received.append(resp)
             next_token = resp.next_page_token
+            dropped = resp.dropped
             pages += 1
             rows += _row_count(resp)
             if bar is not None:
@@ -507,7 +509,10 @@ def _list_workflows(
         query=query,
         complete=complete,
         next_page_token=None if complete else next_token,
-        limit_reached=complete and limit is not None and rows >= limit and bool(next_token),
+        limit_reached=complete
+        and limit is not None
+        and rows >= limit
+        and (dropped > 0 or (bool(next_token) and _more_after(conn, query, next_token))),
         retries=retries,
     )
     if not complete:
@@ -519,6 +524,18 @@ def _list_workflows(
             stacklevel=4,
         )
     return frame
+
+
+def _more_after(conn: Connection, query: str, token: bytes) -> bool:
+    """Whether the listing has a run after ``token`` (a page of one row is asked for); ``True``
+    when the server cannot say."""
+    req = ListWorkflowExecutionsRequest(
+        namespace=conn.settings.namespace, page_size=1, next_page_token=token, query=query
+    )
+    try:
+        return len(conn.call("ListWorkflowExecutions", req, response_type=ListPage)) > 0
+    except WorkbenchError:
+        return True
 
 
 class _ProgressBar:
