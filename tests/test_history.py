@@ -501,6 +501,10 @@ def test_codec_per_call_and_temporalio_payload_codec(scenario: Scenario) -> None
     started = one(bare.events, "WorkflowExecutionStarted")
     assert started.search_attributes == SEARCH_ATTRIBUTES
     assert started.payload_errors >= 3
+    # A failure whose encoded attributes stay encrypted says so beside the SDK's placeholder.
+    retried = bare.events[bare.events.failure_message.notna()]
+    assert len(retried) and retried.failure_message.str.contains("not decoded").all()
+    assert not h.events.failure_message.dropna().str.contains("not decoded").any()
     assert "undecodable" in repr(bare)
     with workbench.connect(
         scenario.address, "default", env={}, codec=codecs.AesGcm({"key-a": KEY_A})

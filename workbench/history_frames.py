@@ -35,7 +35,8 @@ identity               str                     worker or client identity
 retry_state            str                     ``MaximumAttemptsReached``, ``NonRetryableFailure``
 failure_message        str                     the event's failure message, *decoded* from the
                                                failure's encoded attributes when the SDK
-                                               encrypted it; for ActivityTaskStarted the last
+                                               encrypted it (marked "not decoded" when they
+                                               could not be); for ActivityTaskStarted the last
                                                failure of a retried activity
 failure_type           str                     application error type (``ValueError``), else
                                                the failure kind (``TimeoutFailure``, ...)
@@ -538,6 +539,8 @@ class FrameBuilder:
                 text = value.get("message") if isinstance(value, dict) else None
                 if error is None and isinstance(text, str):
                     message = text
+                elif error is not None:  # the SDK's placeholder ("Encoded failure") alone
+                    message = f"{message} (not decoded: see its encoded_attributes payload)"
             messages.append(message)
             if node.HasField("cause"):
                 node = node.cause
