@@ -1151,9 +1151,9 @@ def _str_values(values: np.ndarray[Any, Any]) -> pd.api.extensions.ExtensionArra
     return column
 
 
-def _strings(values: Sequence[str]) -> pd.api.extensions.ExtensionArray:
-    """A ``str`` column of Python strings."""
-    return _str_column([_text(values)])
+def _strings(values: Sequence[str], *, optional: bool = False) -> pd.api.extensions.ExtensionArray:
+    """A ``str`` column of Python strings; with ``optional``, ``""`` is missing."""
+    return _str_column([_text(values, optional=optional)])
 
 
 def _datetimes(ns: np.ndarray[Any, Any]) -> pd.DatetimeIndex:
@@ -1443,7 +1443,7 @@ def pending_activities_frame(
     data["current_retry_interval"] = pd.to_timedelta(interval_ns, unit="ns")
     data["last_failure"] = _str_values(_objects(failures))
     identities = [a.last_worker_identity for a in acts]  # "" until a worker picks it up
-    data["last_worker_identity"] = _str_column([_text(identities, optional=True)])
+    data["last_worker_identity"] = _strings(identities, optional=True)
     hb = np.empty(n, dtype=object)
     hb[:] = details
     data["heartbeat_details"] = hb

@@ -174,11 +174,26 @@ def iter_pages(
     flight; that call's page is dropped.
 
     Raises:
+        ArgumentError: ``query``, ``page_size`` or ``limit`` is malformed (raised at once).
         QueryError: The server rejected the query (syntax, unknown search attribute).
         WorkbenchError: Any other failure, or retries exhausted.
     """
     check_query(query)
     page_size, limit = check_paging(page_size, limit)
+    return _pages(conn, query, page_size, limit, retry_deadline, stop, on_retry, lite, ahead)
+
+
+def _pages(
+    conn: Connection,
+    query: str,
+    page_size: int,
+    limit: int | None,
+    retry_deadline: float,
+    stop: threading.Event | None,
+    on_retry: OnRetry | None,
+    lite: bool,
+    ahead: int,
+) -> Generator[Any, None, None]:
     if limit == 0:
         return
     halt = threading.Event()
@@ -347,9 +362,7 @@ def iter_workflows(
         ArgumentError: ``query``, ``page_size`` or ``limit`` is malformed (raised at once).
         QueryError: The server rejected the query (raised by the first ``next()``).
     """
-    check_query(query)
-    page_size, limit = check_paging(page_size, limit)
-    pages = iter_pages(
+    pages = iter_pages(  # checks the arguments at once
         conn, query, page_size=page_size, limit=limit, retry_deadline=retry_deadline, lite=True
     )
     return _page_frames(pages, _memo_decoder(decode_memo))
@@ -418,8 +431,6 @@ def list_workflows(
         QueryError: The server rejected the query.
         WorkbenchError: Any other failure (after retries, for the retryable ones).
     """
-    check_query(query)
-    page_size, limit = check_paging(page_size, limit)
     with gc_paused(pause_gc):
         return _list_workflows(
             conn, query, limit, page_size, progress, decode_memo, on_page, stop, retry_deadline
@@ -451,7 +462,6 @@ def _list_workflows(
     pages = 0
     next_token = b""
     dropped = 0  # rows of the last page beyond the limit
-    bar = _ProgressBar(conn, query, limit) if progress else None
     retries = 0
 
     def count_retry(error: WorkbenchError, delay: float) -> None:
@@ -476,7 +486,8 @@ def _list_workflows(
         on_retry=count_retry,
         lite=True,
         ahead=2 * BATCH,
-    )
+    )  # checks the arguments, before the progress bar's count call
+    bar = _ProgressBar(conn, query, limit) if progress else None
     try:
         for resp in page_iter:
             received.append(resp)
