@@ -56,7 +56,6 @@ _ENV_DATA = {
     "client_key": "TEMPORAL_TLS_CLIENT_KEY_DATA",
 }
 _HEADER_NAME = re.compile(r"[0-9a-z_.-]+")
-_HEADER_TEXT = re.compile(r"[\x20-\x7e]*")
 
 
 def _check_header_value(label: str, setting: str, value: Any) -> None:
@@ -64,9 +63,8 @@ def _check_header_value(label: str, setting: str, value: Any) -> None:
     (without showing the value, which may be a credential)."""
     if not isinstance(value, str):
         raise SettingsError(f"{label} must be a str, not {type(value).__name__}.", setting=setting)
-    bad = _HEADER_TEXT.fullmatch(value) is None
-    if bad:
-        at = next(i for i, c in enumerate(value) if not " " <= c <= "~")
+    at = next((i for i, c in enumerate(value) if not " " <= c <= "~"), None)
+    if at is not None:
         raise SettingsError(
             f"{label} holds a character gRPC metadata cannot carry (a line break, a control or a "
             f"non-ASCII character) at position {at} of {len(value)}; check the value for stray "
@@ -102,10 +100,7 @@ def _checked_metadata(meta: Mapping[str, Any]) -> dict[str, Any]:
             out[name] = value.encode("utf-8") if isinstance(value, str) else value
             continue
         if isinstance(value, (bytes, bytearray)):
-            try:
-                value = bytes(value).decode("ascii")
-            except UnicodeDecodeError:
-                value = "\x80"  # not ASCII: named below like a str that is not
+            value = bytes(value).decode("latin-1")  # byte for character: checked as text
         _check_header_value(label, "grpc_meta", value)
         out[name] = value
     return out
