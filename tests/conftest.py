@@ -154,3 +154,73 @@ def make_dev_server(
         for server in reversed(started):
             with contextlib.suppress(Exception):
                 server.stop()
+
+
+# -- panels: encrypted workflows run by a real worker ------------------------------------------
+
+UI_KEY_ID = "ui-key-1"
+UI_KEY = bytes(range(32))  # a fixed test key: the browser test types it into the panel
+UI_TASK_QUEUE = "wb-ui-tests"
+UI_RUNS = 24
+UI_FAILED = 6
+
+
+@pytest.fixture(scope="session")
+def ui_data(dev_server: DevServer) -> dict[str, Any]:
+    """``UI_RUNS`` ShopWorkflow runs (``UI_FAILED`` of them failed) with AES-GCM(zlib) payloads,
+    written by a real worker; returns their ids and the key."""
+    import asyncio
+    import dataclasses
+    import time
+    import uuid
+
+    from codec_samples import SampleChain, SampleEncryptionCodec, SampleZlibCodec
+    from temporalio.client import Client, WorkflowFailureError
+    from temporalio.converter import DataConverter
+    from temporalio.worker import Worker
+    from workflows_ui import ShopOrder, ShopWorkflow, shop_charge
+
+    tag = uuid.uuid4().hex[:6]
+    codec = SampleChain(SampleZlibCodec(), SampleEncryptionCodec({UI_KEY_ID: UI_KEY}))
+    converter = dataclasses.replace(DataConverter.default, payload_codec=codec)
+
+    async def run() -> list[str]:
+        client = await Client.connect(dev_server.address, data_converter=converter)
+        ids = []
+        async with Worker(
+            client, task_queue=UI_TASK_QUEUE, workflows=[ShopWorkflow], activities=[shop_charge]
+        ):
+            handles = []
+            for i in range(UI_RUNS):
+                wid = f"ui-order-{tag}-{i:03d}"
+                order = ShopOrder(f"o-{i}", f"customer-{i}", 10.0 + i, fail=i < UI_FAILED)
+                handles.append(
+                    await client.start_workflow(
+                        ShopWorkflow.run, order, id=wid, task_queue=UI_TASK_QUEUE
+                    )
+                )
+                ids.append(wid)
+            for h in handles:
+                with contextlib.suppress(WorkflowFailureError):
+                    await asyncio.wait_for(h.result(), 60)
+        return ids
+
+    ids = asyncio.run(run())
+    # Visibility is eventually consistent: wait until the listing shows every run closed.
+    import workbench
+
+    with workbench.connect(address=dev_server.address, namespace="default", env={}) as s:
+        deadline = time.monotonic() + 60
+        query = f"WorkflowType='ShopWorkflow' AND WorkflowId STARTS_WITH 'ui-order-{tag}'"
+        while s.count(query + " AND ExecutionStatus != 'Running'") < UI_RUNS:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the listing never showed every ShopWorkflow run closed")
+            time.sleep(0.2)
+    return {
+        "ids": ids,
+        "tag": tag,
+        "query": query,
+        "key_id": UI_KEY_ID,
+        "key": UI_KEY,
+        "address": dev_server.address,
+    }

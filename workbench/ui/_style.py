@@ -1,0 +1,85 @@
+"""Small shared pieces of the panels' look: CSS, status lines, HTML escaping."""
+
+from __future__ import annotations
+
+import html
+from typing import Literal
+
+import ipywidgets as w
+
+__all__ = ["CSS", "Status", "esc", "style_widget"]
+
+CSS = """
+<style>
+.wb-panel { font-size: 13px; }
+.wb-muted { color: #666; }
+.wb-ok { color: #1a7f37; }
+.wb-error { color: #b42318; white-space: pre-wrap; }
+.wb-warn { color: #9a6700; }
+.wb-busy { color: #0b5cad; }
+.wb-status { padding: 4px 8px; border-radius: 4px; background: #f6f8fa; margin: 4px 0;
+             min-height: 1.6em; }
+.wb-status.wb-state-error { background: #fff1f0; border-left: 3px solid #b42318; }
+.wb-status.wb-state-ok { background: #f0fff4; border-left: 3px solid #1a7f37; }
+.wb-status.wb-state-busy { border-left: 3px solid #0b5cad; }
+.wb-fieldmsg { font-size: 12px; margin-left: 8px; }
+.wb-h { font-weight: 600; font-size: 14px; margin: 4px 0; }
+.wb-kv td { padding: 1px 10px 1px 0; vertical-align: top; }
+.wb-kv td:first-child { color: #666; }
+.wb-payload { border: 1px solid #ddd; border-radius: 4px; margin: 6px 0; padding: 4px 8px; }
+.wb-payload.wb-bad { border-color: #b42318; background: #fff1f0; }
+.wb-payload pre { margin: 4px 0; max-height: 360px; overflow: auto; font-size: 12px; }
+.wb-stack { font-family: monospace; font-size: 12px; color: #444; }
+.wb-bars td { padding: 1px 6px; font-size: 12px; }
+</style>
+"""
+
+State = Literal["idle", "busy", "ok", "error"]
+
+
+def esc(text: object) -> str:
+    """HTML-escape any value's text."""
+    return html.escape(str(text), quote=True)
+
+
+def style_widget() -> w.HTML:
+    """The CSS the panels share (one small HTML widget per panel; identical text)."""
+    return w.HTML(CSS, layout=w.Layout(display="none"))
+
+
+class Status(w.HTML):
+    """A one-line status: idle, busy, ok or error, in plain words (never a traceback)."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self.add_class("wb-status")
+        self.state: State = "idle"
+        self.text = ""
+        self.show(text)
+
+    def show(self, text: str, state: State = "idle", *, html_text: bool = False) -> None:
+        """Show ``text`` (escaped unless ``html_text``) in ``state``."""
+        for s in ("idle", "busy", "ok", "error"):
+            self.remove_class(f"wb-state-{s}")
+        self.add_class(f"wb-state-{state}")
+        self.state = state
+        self.text = text
+        body = text if html_text else esc(text)
+        cls = {"error": "wb-error", "ok": "wb-ok", "busy": "wb-busy", "idle": "wb-muted"}[state]
+        self.value = f"<span class='{cls}'>{body}</span>"
+
+    def error(self, error: BaseException) -> None:
+        """Show an exception as words: a WorkbenchError's message, else its type and text."""
+        self.show(describe_error(error), "error")
+
+
+def describe_error(error: BaseException) -> str:
+    """The words a person should read for ``error`` (no traceback)."""
+    from ..errors import WorkbenchError
+
+    if isinstance(error, WorkbenchError):
+        return str(error)
+    if isinstance(error, KeyboardInterrupt):
+        return "Interrupted."
+    text = str(error).strip()
+    return f"Unexpected {type(error).__name__}" + (f": {text}" if text else "")

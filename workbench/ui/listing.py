@@ -1,0 +1,171 @@
+"""What the workflows panel does, as plain Python: queries, counts, a listing with progress.
+
+The listing goes through :meth:`Session.iter_workflows` (the library's paging, prefetch and
+retries), page by page, so that the first rows can be shown while the rest arrive and Stop
+keeps every page received.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..errors import WorkbenchError
+from ..frames import empty_workflows_frame
+
+__all__ = ["EXAMPLE_QUERIES", "Listing", "QueryBook", "narrow"]
+
+EXAMPLE_QUERIES: tuple[str, ...] = (
+    "ExecutionStatus='Running'",
+    "ExecutionStatus='Failed'",
+    "ExecutionStatus='Failed' AND StartTime > '2026-01-01T00:00:00Z'",
+    "WorkflowType='OrderWorkflow'",
+    "CloseTime > '2026-01-01T00:00:00Z' ORDER BY CloseTime DESC",
+    "WorkflowId STARTS_WITH 'order-'",
+)
+
+
+def narrow(query: str, status: str) -> str:
+    """``query`` narrowed to one execution status (replacing an ExecutionStatus term it has)."""
+    import re
+
+    term = f"ExecutionStatus='{status}'"
+    q = query.strip()
+    existing = re.compile(r"ExecutionStatus\s*=\s*(['\"])[A-Za-z]+\1", re.IGNORECASE)
+    if existing.search(q):
+        return existing.sub(term, q, count=1)
+    if not q:
+        return term
+    order = re.search(r"\bORDER\s+BY\b", q, re.IGNORECASE)
+    if order:
+        head, tail = q[: order.start()].strip(), q[order.start() :]
+        return f"({head}) AND {term} {tail}" if head else f"{term} {tail}"
+    return f"({q}) AND {term}"
+
+
+@dataclass
+class QueryBook:
+    """Example queries and the queries run in this session (most recent first)."""
+
+    past: list[str] = field(default_factory=list)
+    examples: tuple[str, ...] = EXAMPLE_QUERIES
+    keep: int = 30
+
+    def remember(self, query: str) -> None:
+        """Record a query that was run."""
+        q = query.strip()
+        if not q:
+            return
+        if q in self.past:
+            self.past.remove(q)
+        self.past.insert(0, q)
+        del self.past[self.keep :]
+
+    def suggestions(self) -> list[str]:
+        """Past queries, then the examples not already among them."""
+        return self.past + [e for e in self.examples if e not in self.past]
+
+
+@dataclass
+class Listing:
+    """The result of one run of the workflows panel (complete or not)."""
+
+    query: str
+    frame: pd.DataFrame
+    counts: pd.Series | None
+    complete: bool
+    error: WorkbenchError | None = None
+    stopped: bool = False
+
+    @property
+    def total(self) -> int | None:
+        """Executions matching the query, from the counts (``None`` if not counted)."""
+        return None if self.counts is None else int(self.counts.sum())
+
+    def summary(self, limit: int | None) -> str:
+        """What a person reads under the query box."""
+        rows = len(self.frame)
+        if self.error is not None:
+            kept = f" ({rows:,} rows fetched before it are kept)" if rows else ""
+            return f"{self.error}{kept}"
+        if rows == 0 and self.complete:
+            return "No workflows match."
+        total = self.total
+        text = f"{rows:,} workflow{'s' if rows != 1 else ''}"
+        if self.stopped:
+            text += " (stopped; the rows received are kept)"
+        elif total is not None and total > rows and limit is not None and rows >= limit:
+            text += f" of {total:,} matching (limit {limit:,} reached)"
+        elif total is not None and total > rows:
+            text += f" (the server counts {total:,})"
+        return text + "."
+
+
+def run_listing(
+    session: Any,
+    query: str,
+    *,
+    limit: int | None,
+    stop: threading.Event,
+    on_first: Callable[[pd.DataFrame], None] | None = None,
+    on_progress: Callable[[int, int | None], None] | None = None,
+    count: bool = True,
+    page_size: int = 1000,
+) -> Listing:
+    """List workflows for the panel: counts first (the progress total), then every page.
+
+    ``on_first(frame)`` receives the first page as soon as it is converted; ``on_progress(rows,
+    total)`` after every page. A failure after some pages keeps them (``Listing.error``).
+
+    Raises:
+        WorkbenchError: The query was rejected (before any row arrived).
+    """
+    counts = session.count_by_status(query) if count else None
+    total = int(counts.sum()) if counts is not None else None
+    if total is not None and limit is not None:
+        total = min(total, limit)
+    if on_progress is not None:
+        on_progress(0, total)
+    frames: list[pd.DataFrame] = []
+    rows = 0
+    error: WorkbenchError | None = None
+    complete = False
+    pages = session.iter_workflows(query, limit=limit, page_size=page_size)
+    try:
+        for frame in pages:
+            frames.append(frame)
+            rows += len(frame)
+            if len(frames) == 1 and on_first is not None:
+                on_first(frame)
+            if on_progress is not None:
+                on_progress(rows, total)
+            if stop.is_set():
+                break
+        else:
+            complete = True
+    except WorkbenchError as e:
+        if not frames:
+            raise
+        error = e
+    finally:
+        close = getattr(pages, "close", None)
+        if close is not None:
+            close()
+    if not frames:
+        frame = empty_workflows_frame()
+    elif len(frames) == 1:
+        frame = frames[0]
+    else:
+        frame = pd.concat(frames)
+    return Listing(
+        query=query,
+        frame=frame,
+        counts=counts,
+        complete=complete,
+        error=error,
+        stopped=stop.is_set() and not complete,
+    )
