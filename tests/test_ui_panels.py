@@ -402,6 +402,15 @@ def test_workbench_wires_the_panels(ui_data: dict[str, Any]) -> None:
     wb.session.close()
 
 
+def _tree(widget: Any) -> list[Any]:
+    out, stack = [], [widget]
+    while stack:
+        current = stack.pop()
+        out.append(current)
+        stack.extend(getattr(current, "children", ()) or ())
+    return out
+
+
 def _all_state(widget: Any) -> list[dict[str, Any]]:
     import ipywidgets as w
 
@@ -410,3 +419,95 @@ def _all_state(widget: Any) -> list[dict[str, Any]]:
         with contextlib.suppress(Exception):
             out.append(model.get_state())
     return out
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"address": "127.0.0.1:1"}, "nothing is listening at 127.0.0.1:1"),
+        ({"ca_cert_path": "other_ca_cert", "server_name": "tls-sample"}, "certificate"),
+        (
+            {
+                "client_cert_path": "expired_client_cert",
+                "client_key_path": "expired_client_key",
+                "server_name": "tls-sample",
+            },
+            "expired",
+        ),
+    ],
+)
+def test_connection_panel_faults_in_the_status_line(
+    mtls_front: Any, certs: Any, fields: dict[str, str], words: str
+) -> None:
+    panel = ConnectionPanel(env={"HOME": "/nonexistent"})
+    values = {
+        "address": mtls_front.address,
+        "namespace": "default",
+        "ca_cert_path": str(certs.ca_cert),
+        "client_cert_path": str(certs.client_cert),
+        "client_key_path": str(certs.client_key),
+        "server_name": "tls-sample",
+    }
+    for name, value in fields.items():
+        values[name] = str(getattr(certs, value)) if hasattr(certs, value) else value
+    for name, value in values.items():
+        panel.fields[name].value = value
+    panel.connect(wait=True)
+    assert panel.status.state == "error"
+    assert words in panel.status.text.lower(), panel.status.text
+    assert "Traceback" not in panel.status.value
+    assert not panel.connect_button.disabled  # usable again
+
+
+def test_saved_notebook_widget_state_holds_no_secret(
+    apikey_front: Any, certs: Any, ui_data: dict[str, Any], tmp_path: Any
+) -> None:
+    """Connect with an API key, apply an AES key, then save the notebook with its widget state
+    (what JupyterLab writes under metadata.widgets): no key of any kind is in the file."""
+    import ipywidgets as w
+    import nbformat
+    from ipywidgets.embed import embed_data
+
+    key_b64 = base64.b64encode(ui_data["key"]).decode()
+    key_hex = ui_data["key"].hex()
+    wb = Workbench(env={"HOME": "/nonexistent"})
+    conn = wb.connection
+    conn.fields["address"].value = apikey_front.address
+    conn.fields["namespace"].value = "default"
+    conn.api_key.value = "wb-test-key-123"
+    conn.tls.value = False
+    conn.connect(wait=True)
+    assert conn.status.state == "ok", conn.status.text
+    entry = wb.converter.add("aes-gcm")
+    entry.keys[0] = (ui_data["key_id"], key_b64)
+    wb.converter.add("zlib")
+    wb.converter.apply(wait=True)
+    assert wb.converter.status.state == "ok", wb.converter.status.text
+    # A second key typed into the widget itself, then applied.
+    wb.converter.add("aes-gcm")
+    key_widgets = [
+        c for c in _tree(wb.converter.entries_box.children[-1]) if "wb-codec-key" in c._dom_classes
+    ]
+    id_widgets = [
+        c
+        for c in _tree(wb.converter.entries_box.children[-1])
+        if "wb-codec-key-id" in c._dom_classes
+    ]
+    id_widgets[-1].value = "ui-key-2"
+    key_widgets[-1].value = key_hex
+    wb.converter.apply(wait=True)
+    assert wb.converter.status.state == "ok", wb.converter.status.text
+    # Save as JupyterLab does with "Save Widget State Automatically".
+    state = embed_data(views=[wb])["manager_state"]
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": state}
+    cell = nbformat.v4.new_code_cell("wb")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": repr(wb.session)})]
+    nb.cells.append(cell)
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(nb, path)
+    text = path.read_text()
+    assert '"wb-codec' in text or "Workbench" in text or "wb-" in text  # the state is there
+    for secret in ("wb-test-key-123", key_b64, key_hex, "PRIVATE KEY"):
+        assert secret not in text
+    wb.session.close()

@@ -172,6 +172,7 @@ def timeline(history: History, *, max_rows: int = 60, width: float = 9.0) -> Fig
     ]
     ax.set_yticks(range(len(shown)), labels=[lbl[:48] for lbl in labels], fontsize=8)
     ax.invert_yaxis()
+    ax.set_xlim(0, max((last - origin).total_seconds(), 0.001) * 1.02)
     ax.set_xlabel("seconds since the workflow started")
     ax.grid(axis="x", alpha=0.3)
     outcomes = [o for o in _COLOURS if o in set(shown["outcome"])]
@@ -182,7 +183,8 @@ def timeline(history: History, *, max_rows: int = 60, width: float = 9.0) -> Fig
         framealpha=0.8,
     )
     more = len(table) - len(shown)
-    title = f"{history.workflow_id or 'workflow'}: {len(table)} spans"
+    noun = "span" if len(table) == 1 else "spans"
+    title = f"{history.workflow_id or 'workflow'}: {len(table)} {noun}"
     ax.set_title(title + (f" (first {len(shown)} shown, {more} more)" if more else ""), fontsize=9)
     fig.tight_layout()
     return fig

@@ -7,7 +7,7 @@ from typing import Literal
 
 import ipywidgets as w
 
-__all__ = ["CSS", "Status", "esc", "style_widget"]
+__all__ = ["CSS", "Status", "close_tree", "esc", "style_widget"]
 
 CSS = """
 <style>
@@ -70,7 +70,23 @@ class Status(w.HTML):
 
     def error(self, error: BaseException) -> None:
         """Show an exception as words: a WorkbenchError's message, else its type and text."""
-        self.show(describe_error(error), "error")
+        text = describe_error(error)
+        self.show(text[:1].upper() + text[1:], "error")
+
+
+def close_tree(widgets: object) -> None:
+    """Close widgets a panel no longer shows, and their children, emptying secret fields first.
+
+    A replaced widget that is not closed lives on in the kernel and the browser, and its value
+    with it: JupyterLab would save a typed key in the notebook's widget state.
+    """
+    stack = list(widgets) if isinstance(widgets, (list, tuple)) else [widgets]
+    while stack:
+        widget = stack.pop()
+        stack.extend(getattr(widget, "children", ()) or ())
+        if isinstance(widget, w.Password):
+            widget.value = ""
+        widget.close()
 
 
 def describe_error(error: BaseException) -> str:

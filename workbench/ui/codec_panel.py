@@ -11,7 +11,7 @@ import pandas as pd
 from ..codecs import Chain, as_chain
 from ..session import Session
 from ._jobs import Job
-from ._style import Status, esc, style_widget
+from ._style import Status, close_tree, esc, style_widget
 from .codec_form import KINDS, CodecEntry, CodecForm, snappy_available, test_chain
 
 __all__ = ["CodecPanel", "chain_text"]
@@ -138,7 +138,9 @@ class CodecPanel(w.VBox):
             )
         for i, entry in enumerate(self.form.entries):
             rows.append(self._entry_row(i, entry))
+        old = self.entries_box.children
         self.entries_box.children = rows
+        close_tree(old)
 
     def _entry_row(self, index: int, entry: CodecEntry) -> w.Widget:
         label = w.HTML(f"<b>{index + 1}.</b> {esc(entry.label)}")

@@ -99,7 +99,7 @@ class HistoryPanel(w.VBox):
         self.table.add_class("wb-hist-table")
         self.detail = w.HTML("<span class='wb-muted'>Select an event to see its payloads.</span>")
         self.detail.add_class("wb-hist-detail")
-        self.timeline = w.Image(format="png", layout=w.Layout(max_width="100%"))
+        self.timeline = w.Image(format="png", layout=w.Layout(max_width="100%", width="auto"))
         self.timeline.add_class("wb-hist-timeline")
         self.timeline_note = w.HTML()
         self.download_encoded = w.Button(

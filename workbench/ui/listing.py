@@ -97,7 +97,8 @@ class Listing:
         total = self.total
         text = f"{rows:,} workflow{'s' if rows != 1 else ''}"
         if self.stopped:
-            text += " (stopped; the rows received are kept)"
+            of = f" of {total:,} matching" if total is not None else ""
+            text += f"{of} (stopped; the rows received are kept)"
         elif total is not None and total > rows and limit is not None and rows >= limit:
             text += f" of {total:,} matching (limit {limit:,} reached)"
         elif total is not None and total > rows:

@@ -135,6 +135,8 @@ class TableView(w.VBox):
             select={"style": "single"},
             paging=False,
             ordering=False,
+            searching=False,
+            info=False,
             layout=_LAYOUT_OFF,
             showIndex=False,
             classes="display compact nowrap cell-border",
@@ -176,13 +178,13 @@ class TableView(w.VBox):
     def refresh_columns(self) -> None:
         """Offer the frame's columns in the sort choice."""
         names = [c for c in (self.columns or self.model.columns) if c in self.model.columns]
-        options: list[tuple[str, str | None]] = [("(as listed)", None)]
+        options: list[tuple[str, str]] = [("(as listed)", "")]
         options += [(c, c) for c in names]
         self._syncing = True
         try:
             current = self.sort.value
             self.sort.options = options
-            self.sort.value = current if current in names else None
+            self.sort.value = current if current in names else ""
         finally:
             self._syncing = False
 
@@ -209,7 +211,7 @@ class TableView(w.VBox):
     def _on_sort(self, _change: dict[str, Any]) -> None:
         if self._syncing:
             return
-        self.model.sort_by(self.sort.value, ascending=not self.descending.value)
+        self.model.sort_by(self.sort.value or None, ascending=not self.descending.value)
         self.render()
 
     def _move(self, step: int) -> None:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..session import Session
 from ._jobs import Job
-from ._style import State, Status, esc, style_widget
+from ._style import State, Status, close_tree, esc, style_widget
 from .listing import Listing, QueryBook, narrow, run_listing
 from .table import TableModel
 from .table_view import TableView
@@ -52,6 +52,7 @@ class WorkflowsPanel(w.VBox):
         session: The session to list from (``None``: set one with :meth:`set_session`).
         on_open: Called with ``(workflow_id, run_id)`` when a row is selected.
         limit: The default row limit.
+        page_size: Rows per server call.
     """
 
     def __init__(
@@ -60,10 +61,12 @@ class WorkflowsPanel(w.VBox):
         *,
         on_open: Callable[[str, str], None] | None = None,
         limit: int = 10_000,
+        page_size: int = 1000,
     ) -> None:
         self.session = session
         self.on_open = on_open
         self.book = QueryBook()
+        self.page_size = page_size
         self.listing: Listing | None = None
         self.selected: pd.Series | None = None
         self.job: Job[Listing] = Job(self._set_busy, name="workbench-listing")
@@ -174,7 +177,13 @@ class WorkflowsPanel(w.VBox):
 
         def work(stop: threading.Event) -> Listing:
             return run_listing(
-                session, q, limit=limit, stop=stop, on_first=first, on_progress=self._progress
+                session,
+                q,
+                limit=limit,
+                stop=stop,
+                on_first=first,
+                on_progress=self._progress,
+                page_size=self.page_size,
             )
 
         def done(listing: Listing) -> None:
@@ -189,7 +198,7 @@ class WorkflowsPanel(w.VBox):
             elif listing.frame.empty:
                 state = "idle"
             self.status.show(listing.summary(limit), state)
-            self._progress(len(listing.frame), len(listing.frame) or 1, final=True)
+            self._progress(len(listing.frame), listing.total, final=True)
 
         def failed(error: BaseException) -> None:
             self.progress.layout.visibility = "hidden"
@@ -223,6 +232,7 @@ class WorkflowsPanel(w.VBox):
     # -- counts ---------------------------------------------------------------------------------
 
     def _show_counts(self, listing: Listing) -> None:
+        close_tree(self.counts_box.children)
         counts = listing.counts
         if counts is None:
             self.counts_box.children = []
