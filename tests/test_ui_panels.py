@@ -464,7 +464,6 @@ def test_saved_notebook_widget_state_holds_no_secret(
 ) -> None:
     """Connect with an API key, apply an AES key, then save the notebook with its widget state
     (what JupyterLab writes under metadata.widgets): no key of any kind is in the file."""
-    import ipywidgets as w
     import nbformat
     from ipywidgets.embed import embed_data
 
