@@ -510,3 +510,19 @@ def test_saved_notebook_widget_state_holds_no_secret(
     for secret in ("wb-test-key-123", key_b64, key_hex, "PRIVATE KEY"):
         assert secret not in text
     wb.session.close()
+
+
+def test_plain_cells_read_well_without_panels(
+    session: workbench.Session, ui_data: dict[str, Any]
+) -> None:
+    info = session.server_info
+    assert repr(info).startswith("ServerInfo(") and len(repr(info)) < 200
+    assert "namespace" in info._repr_html_() and info.server_version in info._repr_html_()
+    d = session.describe(ui_data["ids"][-1])
+    assert ui_data["ids"][-1] in d._repr_html_() and "Completed" in d._repr_html_()
+    h = session.history(
+        ui_data["ids"][-1],
+        codec=codecs.Chain(codecs.AesGcm({ui_data["key_id"]: ui_data["key"]}), codecs.Zlib()),
+    )
+    page = h._repr_html_()
+    assert "ShopWorkflow" in page and "Completed" in page and "customer-" in page

@@ -123,6 +123,18 @@ class ServerInfo:
             raw=system,
         )
 
+    def __repr__(self) -> str:
+        ns = self.namespace
+        return (
+            f"ServerInfo({self.address!r}, version={self.server_version!r}, "
+            f"namespace={ns.name!r}, retention={ns.retention})"
+        )
+
+    def _repr_html_(self) -> str:
+        from ._html import server_info_html
+
+        return server_info_html(self)
+
     def _repr_markdown_(self) -> str:
         ns = self.namespace
         enabled = ", ".join(k for k, v in self.capabilities.items() if v) or "none"

@@ -101,6 +101,11 @@ class History:
     def __len__(self) -> int:
         return len(self.events)
 
+    def _repr_html_(self) -> str:
+        from ._html import history_html
+
+        return history_html(self)
+
     @property
     def errors(self) -> pd.DataFrame:
         """The rows of :attr:`payloads` that could not be decoded."""

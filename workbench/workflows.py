@@ -669,6 +669,11 @@ class WorkflowDescription:
         """The run's status name (``Running``, ``Completed``, …)."""
         return str(self.info["status"])
 
+    def _repr_html_(self) -> str:
+        from ._html import description_html
+
+        return description_html(self)
+
     def __repr__(self) -> str:
         return (
             f"WorkflowDescription({self.workflow_id!r}, run_id={self.run_id!r}, "

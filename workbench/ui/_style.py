@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Literal
+from typing import Any, Literal
 
 import ipywidgets as w
 
@@ -80,7 +80,7 @@ def close_tree(widgets: object) -> None:
     A replaced widget that is not closed lives on in the kernel and the browser, and its value
     with it: JupyterLab would save a typed key in the notebook's widget state.
     """
-    stack = list(widgets) if isinstance(widgets, (list, tuple)) else [widgets]
+    stack: list[Any] = list(widgets) if isinstance(widgets, (list, tuple)) else [widgets]
     while stack:
         widget = stack.pop()
         stack.extend(getattr(widget, "children", ()) or ())

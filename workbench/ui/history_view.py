@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from .._html import duration_text, history_header
 from ..history import History
 from ._style import esc
 
@@ -31,14 +32,6 @@ EVENT_TABLE_COLUMNS = [
     "payload_errors",
 ]
 
-_CLOSING = {
-    "WorkflowExecutionCompleted": "Completed",
-    "WorkflowExecutionFailed": "Failed",
-    "WorkflowExecutionTimedOut": "TimedOut",
-    "WorkflowExecutionCanceled": "Canceled",
-    "WorkflowExecutionTerminated": "Terminated",
-    "WorkflowExecutionContinuedAsNew": "ContinuedAsNew",
-}
 
 _SCALARS = (
     "event_type",
@@ -124,40 +117,19 @@ class HistoryView:
     def header(self) -> Header:
         """Ids, type, status, duration and counts."""
         h = self.history
-        ev = h.events
-        wtype = ""
-        status = "Running"
-        duration = None
-        if len(ev):
-            first = ev.iloc[0]
-            if first["event_type"] == "WorkflowExecutionStarted":
-                wtype = (
-                    str(first["workflow_type"]) if isinstance(first["workflow_type"], str) else ""
-                )
-            last_type = str(ev["event_type"].iloc[-1])
-            if last_type in _CLOSING:
-                status = _CLOSING[last_type]
-                duration = ev["event_time"].iloc[-1] - ev["event_time"].iloc[0]
-        bad = int(h.payloads["error"].notna().sum()) if len(h.payloads) else 0
+        facts = history_header(h)
         return Header(
             workflow_id=h.workflow_id,
             run_id=h.run_id,
-            workflow_type=wtype,
-            status=status,
-            duration=duration,
-            events=len(ev),
-            payloads=len(h.payloads),
-            undecodable=bad,
             complete=bool(getattr(h, "complete", True)),
+            **facts,
         )
 
     def header_html(self) -> str:
         """The header as a small HTML block."""
         hd = self.header()
-        from .table_view import _duration
-
         bad_cls = "wb-error" if hd.undecodable else "wb-ok"
-        duration = _duration(hd.duration) if hd.duration is not None else "—"
+        duration = duration_text(hd.duration) or "—"
         partial = (
             " <span class='wb-warn'>(stopped: the events received so far)</span>"
             if not hd.complete

@@ -16,6 +16,7 @@ from typing import Any
 import ipywidgets as w
 import pandas as pd
 
+from .._html import duration_text
 from .table import DEFAULT_PAGE_SIZE, TableModel
 
 __all__ = ["TableView", "display_frame"]
@@ -48,25 +49,10 @@ def _cell(value: Any) -> Any:
     elif isinstance(value, (pd.Timestamp, dt.datetime)):
         return value.isoformat(sep=" ", timespec="milliseconds")
     elif isinstance(value, (pd.Timedelta, dt.timedelta)):
-        return _duration(pd.Timedelta(value))
+        return duration_text(pd.Timedelta(value))
     else:
         text = str(value)
     return text if len(text) <= MAX_CELL_CHARS else text[: MAX_CELL_CHARS - 1] + "…"
-
-
-def _duration(td: pd.Timedelta) -> str:
-    if pd.isna(td):
-        return ""
-    seconds = td.total_seconds()
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    if seconds < 172800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
 
 
 def display_frame(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
@@ -80,7 +66,7 @@ def display_frame(frame: pd.DataFrame, columns: list[str] | None = None) -> pd.D
                 "" if pd.isna(v) else v.strftime("%Y-%m-%d %H:%M:%S") for v in col.tolist()
             ]
         elif pd.api.types.is_timedelta64_dtype(col.dtype):
-            out[str(name)] = [_duration(v) for v in col.tolist()]
+            out[str(name)] = [duration_text(v) for v in col.tolist()]
         elif pd.api.types.is_float_dtype(col.dtype) or pd.api.types.is_integer_dtype(col.dtype):
             out[str(name)] = ["" if pd.isna(v) else f"{v:,}" for v in col.tolist()]
         else:
