@@ -5,7 +5,9 @@ BIN    := $(VENV)/bin
 SRC    := workbench tests $(wildcard benchmarks)
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: demo test lint typecheck pytest bench clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: demo test lint typecheck pytest bench clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +20,16 @@ demo: $(STAMP)
 	$(BIN)/workbench demo
 
 ## test: install everything the tests need, then lint, type-check and run the whole suite
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) chromium lint typecheck pytest
+
+## chromium: Debian's Chromium, which the browser tests drive through Playwright
+chromium:
+	@test -x $(CHROMIUM) || command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium: sudo apt-get install -y chromium"; exit 1; \
+	  fi; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(SRC)

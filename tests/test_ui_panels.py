@@ -526,3 +526,26 @@ def test_plain_cells_read_well_without_panels(
     )
     page = h._repr_html_()
     assert "ShopWorkflow" in page and "Completed" in page and "customer-" in page
+
+
+def test_codec_panel_keeps_a_typed_key_when_the_chain_changes(
+    session: workbench.Session, ui_data: dict[str, Any]
+) -> None:
+    """A key typed into the field, then another codec added (the entries are drawn again):
+    the key is still there when applied, and no field shows it."""
+    panel = CodecPanel(session)
+    panel.add("aes-gcm")
+    row = panel.entries_box.children[0]
+    [kid] = [c for c in _tree(row) if "wb-codec-key-id" in c._dom_classes]
+    [key] = [c for c in _tree(row) if "wb-codec-key" in c._dom_classes]
+    kid.value = ui_data["key_id"]
+    key.value = base64.b64encode(ui_data["key"]).decode()
+    panel.kind.value = "zlib"
+    panel.add_button.click()
+    [new_key] = [
+        c for c in _tree(panel.entries_box.children[0]) if "wb-codec-key" in c._dom_classes
+    ]
+    assert new_key.value == "" and "key entered" in new_key.placeholder
+    panel.apply(wait=True)
+    assert panel.status.state == "ok", panel.status.text
+    assert session.history(ui_data["ids"][-1]).errors.empty

@@ -84,6 +84,8 @@ def close_tree(widgets: object) -> None:
     while stack:
         widget = stack.pop()
         stack.extend(getattr(widget, "children", ()) or ())
+        # Observers first: emptying a field must not empty what the panel's model holds.
+        widget.unobserve_all()
         if isinstance(widget, w.Password):
             widget.value = ""
         widget.close()

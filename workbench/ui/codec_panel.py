@@ -185,11 +185,14 @@ class CodecPanel(w.VBox):
             )
         if not entry.keys:
             entry.keys = [("", "")]
-        for i, (key_id, _key) in enumerate(entry.keys):
+        for i, (key_id, typed) in enumerate(entry.keys):
             kid = w.Text(value=key_id, placeholder="key id", layout=w.Layout(width="160px"))
             kid.add_class("wb-codec-key-id")
             key = w.Password(
-                placeholder="key: base64 or hex, or the path of a key file",
+                # A key typed but not applied yet is kept in the panel, not in the field.
+                placeholder="key entered (hidden); type to replace it"
+                if typed
+                else "key: base64 or hex, or the path of a key file",
                 layout=w.Layout(width="360px"),
             )
             key.add_class("wb-codec-key")
