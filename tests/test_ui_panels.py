@@ -7,6 +7,7 @@ import base64
 import contextlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -549,3 +550,59 @@ def test_codec_panel_keeps_a_typed_key_when_the_chain_changes(
     panel.apply(wait=True)
     assert panel.status.state == "ok", panel.status.text
     assert session.history(ui_data["ids"][-1]).errors.empty
+
+
+def test_workflows_panel_survives_a_server_restart_and_reports_one_that_stays_down(
+    make_dev_server: Any,
+) -> None:
+    """A server killed mid-listing and back: every row once. Killed for good: the error and the
+    rows fetched so far."""
+    import asyncio
+
+    from temporalio.client import Client
+
+    server = make_dev_server()
+
+    async def start_runs() -> None:
+        client = await Client.connect(server.address)
+        for i in range(40):
+            await client.start_workflow("Nobody", id=f"restart-{i:03d}", task_queue="nobody")
+
+    asyncio.run(start_runs())
+    with workbench.connect(address=server.address, namespace="default", env={}) as s:
+        deadline = time.monotonic() + 60
+        while s.count() < 40 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        panel = WorkflowsPanel(s, page_size=5)
+        killed = threading.Event()
+        original = s.iter_workflows
+
+        def pages(*args: Any, **kwargs: Any) -> Iterator[pd.DataFrame]:
+            for i, page in enumerate(original(*args, **kwargs)):
+                yield page
+                if i == 1 and not killed.is_set():
+                    killed.set()
+                    server.kill()
+                    threading.Timer(1.0, server.start).start()
+
+        s.iter_workflows = pages  # type: ignore[method-assign]
+        panel.run("", wait=True)
+        assert killed.is_set()
+        assert panel.status.state == "ok", panel.status.text
+        assert len(panel.frame) == 40
+        assert panel.frame["workflow_id"].is_unique
+        # Down for good: the error, and the rows so far are kept.
+        killed.clear()
+        panel.retry_deadline = 3.0
+        s.iter_workflows = lambda *a, **k: _then_down(original(*a, **k), server)  # type: ignore[method-assign]
+        panel.run("", wait=True)
+        assert panel.status.state == "error", panel.status.text
+        assert "rows fetched before it are kept" in panel.status.text
+        assert 0 < len(panel.frame) < 40
+
+
+def _then_down(pages: Iterator[pd.DataFrame], server: Any) -> Iterator[pd.DataFrame]:
+    for i, page in enumerate(pages):
+        yield page
+        if i == 1:
+            server.kill()

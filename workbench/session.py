@@ -21,6 +21,7 @@ from .history import History, fetch_history, warn_undecoded
 from .settings import ConnectionSettings, TLSSettings
 from .workflows import (
     DEFAULT_PAGE_SIZE,
+    RETRY_DEADLINE,
     OnPage,
     WorkflowDescription,
     count_by_status,
@@ -182,7 +183,12 @@ class Session:
         )
 
     def iter_workflows(
-        self, query: str = "", *, page_size: int = DEFAULT_PAGE_SIZE, limit: int | None = None
+        self,
+        query: str = "",
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        limit: int | None = None,
+        retry_deadline: float = RETRY_DEADLINE,
     ) -> Iterator[pd.DataFrame]:
         """Stream a listing as one DataFrame per page, for listings that do not fit in memory.
 
@@ -196,6 +202,11 @@ class Session:
         pages are skipped; an empty listing yields one empty frame. The next page is fetched
         while the loop body runs.
 
+        A page failing with ``RESOURCE_EXHAUSTED`` or ``UNAVAILABLE`` (rate limiting, a server
+        restarting) is requested again with the same page token until ``retry_deadline``
+        seconds of consecutive failures; then the error is raised and the pages already
+        yielded stay the caller's.
+
         Raises:
             ArgumentError: ``query``, ``page_size`` or ``limit`` is malformed.
             QueryError: The server rejected the query.
@@ -206,6 +217,7 @@ class Session:
             page_size=page_size,
             limit=limit,
             decode_memo=self._decode_memo,
+            retry_deadline=retry_deadline,
         )
 
     def count(self, query: str = "") -> int:

@@ -116,6 +116,7 @@ def run_listing(
     on_progress: Callable[[int, int | None], None] | None = None,
     count: bool = True,
     page_size: int = 1000,
+    retry_deadline: float | None = None,
 ) -> Listing:
     """List workflows for the panel: counts first (the progress total), then every page.
 
@@ -135,7 +136,8 @@ def run_listing(
     rows = 0
     error: WorkbenchError | None = None
     complete = False
-    pages = session.iter_workflows(query, limit=limit, page_size=page_size)
+    extra = {} if retry_deadline is None else {"retry_deadline": retry_deadline}
+    pages = session.iter_workflows(query, limit=limit, page_size=page_size, **extra)
     try:
         for frame in pages:
             frames.append(frame)

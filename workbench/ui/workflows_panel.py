@@ -67,6 +67,8 @@ class WorkflowsPanel(w.VBox):
         self.on_open = on_open
         self.book = QueryBook()
         self.page_size = page_size
+        self.retry_deadline: float | None = None
+        """Seconds a listing retries an unavailable server (``None``: the library's 120 s)."""
         self.listing: Listing | None = None
         self.selected: pd.Series | None = None
         self.job: Job[Listing] = Job(self._set_busy, name="workbench-listing")
@@ -184,6 +186,7 @@ class WorkflowsPanel(w.VBox):
                 on_first=first,
                 on_progress=self._progress,
                 page_size=self.page_size,
+                retry_deadline=self.retry_deadline,
             )
 
         def done(listing: Listing) -> None:
