@@ -181,6 +181,13 @@ def test_a_person_connects_decrypts_and_stops(
     page.locator(".wb-codec-kind select").select_option(label="zlib compression")
     page.locator("button.wb-codec-add").click()
     expect(page.locator(".wb-codec-entry")).to_have_count(2)
+    page.locator(".wb-codec-test-id input").fill(ui_data["ids"][-1])
+    page.locator("button.wb-codec-test").click()
+    expect(page.locator(".wb-codec-status")).to_contain_text(
+        "4 of 4 payloads decoded", timeout=30_000
+    )
+    expect(page.locator(".wb-codec-result")).to_contain_text("4111-1111-1111-1111")
+    shot(page, "3-converter-test")
     page.locator("button.wb-codec-apply").click()
     expect(page.locator(".wb-codec-status")).to_contain_text("Applied", timeout=30_000)
     expect(page.locator(".wb-codec-key input")).to_have_value("")  # key text gone
