@@ -606,3 +606,17 @@ def _then_down(pages: Iterator[pd.DataFrame], server: Any) -> Iterator[pd.DataFr
         yield page
         if i == 1:
             server.kill()
+
+
+def test_a_converter_applied_before_connecting_is_the_sessions(ui_data: dict[str, Any]) -> None:
+    wb = Workbench(env=_env(ui_data["address"]))
+    entry = wb.converter.add("aes-gcm")
+    entry.keys[0] = (ui_data["key_id"], ui_data["key"].hex())
+    wb.converter.add("zlib")
+    wb.converter.apply(wait=True)
+    assert "connect to use it" in wb.converter.status.text
+    wb.connection.connect(wait=True)
+    assert wb.session is not None
+    assert [type(c).__name__ for c in wb.session.codec.codecs] == ["AesGcm", "Zlib"]
+    assert "AES-GCM" in wb.banner.value
+    wb.session.close()

@@ -51,10 +51,9 @@ class Workbench(w.VBox):
         if session is not None and self._codec is not None:
             session.codec = self._codec.with_namespace(session.namespace)
         self.connection = ConnectionPanel(env=env, codec=self._codec)
-        self.converter = CodecPanel(session, user_ns=user_ns, on_apply=self._applied)
-        if session is None and self._codec is not None:
-            self.converter.form.__init__(self._codec)  # type: ignore[misc]
-            self.converter._render_entries()
+        self.converter = CodecPanel(
+            session, user_ns=user_ns, on_apply=self._applied, chain=self._codec
+        )
         self.workflows = WorkflowsPanel(session, on_open=self.open_history)
         self.history_panel = HistoryPanel(session)
         self.banner = w.HTML()
@@ -104,7 +103,9 @@ class Workbench(w.VBox):
         if self.tabs.selected_index == 0:
             self.tabs.selected_index = 2
 
-    def _applied(self, _chain: Chain) -> None:
+    def _applied(self, chain: Chain) -> None:
+        # Before connecting, the chain waits for the session; after, later sessions keep it.
+        self.connection.codec = chain
         self._show_banner()
 
     def _show_banner(self) -> None:

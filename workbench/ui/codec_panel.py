@@ -36,6 +36,7 @@ class CodecPanel(w.VBox):
             Workbench passes each new session with :meth:`set_session`).
         user_ns: Where "my codec" names are looked up (default: the notebook's namespace).
         on_apply: Called with the new chain after Apply.
+        chain: The chain to start from when there is no session yet.
     """
 
     def __init__(
@@ -44,11 +45,15 @@ class CodecPanel(w.VBox):
         *,
         user_ns: Mapping[str, Any] | None = None,
         on_apply: Callable[[Chain], None] | None = None,
+        chain: Chain | None = None,
     ) -> None:
         self.session = session
         self.user_ns = user_ns
         self.on_apply = on_apply
-        self.form = CodecForm(session.codec if session is not None else None)
+        start = chain if chain is not None else (session.codec if session is not None else None)
+        self.chain: Chain | None = start
+        """The chain last applied (or given); the session's codec once connected."""
+        self.form = CodecForm(start)
         self.job: Job[Any] = Job(self._set_busy, name="workbench-codec")
         self.test_frame: pd.DataFrame | None = None
 
@@ -278,6 +283,7 @@ class CodecPanel(w.VBox):
 
         def work(_stop: Any) -> Chain:
             chain = self.build()
+            self.chain = chain
             if self.session is not None:
                 self.session.codec = as_chain(chain).with_namespace(self.session.namespace)
             return chain

@@ -65,10 +65,18 @@ class TableModel:
     (``positions``) into it, and a page takes ``len(page)`` rows of it.
     """
 
-    def __init__(self, frame: pd.DataFrame | None = None, *, page_size: int = DEFAULT_PAGE_SIZE):
+    def __init__(
+        self,
+        frame: pd.DataFrame | None = None,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        search_columns: list[str] | None = None,
+    ):
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
         self.page_size = page_size
+        self.search_columns = search_columns
+        """Columns the filter text is looked for in (``None``: every column)."""
         self.sort_column: str | None = None
         self.ascending = True
         self.filter_text = ""
@@ -116,7 +124,11 @@ class TableModel:
         self._positions = None
 
     def set_filter(self, text: str) -> None:
-        """Keep the rows where any column's text contains ``text`` (case-insensitive)."""
+        """Keep the rows where ``text`` is in any text column (case-insensitive).
+
+        Text columns are strings, categories (status) and values (dicts and lists, as JSON);
+        numbers and times are left out: matching digits inside them would find noise.
+        """
         self.filter_text = text.strip()
         self.page_number = 0
         self._positions = None
@@ -218,7 +230,10 @@ class TableModel:
         frame = self._frame
         mask = np.zeros(len(frame), dtype=bool)
         pattern = re.escape(text)
-        for name in frame.columns:
+        names = self.search_columns if self.search_columns is not None else frame.columns
+        for name in names:
+            if name not in frame.columns:
+                continue
             col = self._text_of(str(name))
             if col is None:
                 continue
@@ -231,7 +246,12 @@ class TableModel:
             return self._text_cache[name]
         col = self._frame[name]
         text: pd.Series | None
-        if pd.api.types.is_bool_dtype(col.dtype):
+        if (
+            pd.api.types.is_bool_dtype(col.dtype)
+            or pd.api.types.is_numeric_dtype(col.dtype)
+            or pd.api.types.is_datetime64_any_dtype(col.dtype)
+            or pd.api.types.is_timedelta64_dtype(col.dtype)
+        ):
             text = None
         elif isinstance(col.dtype, pd.CategoricalDtype):
             text = col.astype("string")

@@ -91,10 +91,12 @@ class TableView(w.VBox):
         *,
         columns: list[str] | None = None,
         on_select: Callable[[pd.Series], None] | None = None,
-        placeholder: str = "filter: text in any column",
+        placeholder: str = "filter: text in any column shown",
     ) -> None:
         self.model = model or TableModel(page_size=DEFAULT_PAGE_SIZE)
         self.columns = columns
+        if self.model.search_columns is None:
+            self.model.search_columns = columns  # filter what the person can see
         self.on_select = on_select
         self.filter = w.Text(
             placeholder=placeholder,
