@@ -620,3 +620,19 @@ def test_a_converter_applied_before_connecting_is_the_sessions(ui_data: dict[str
     assert [type(c).__name__ for c in wb.session.codec.codecs] == ["AesGcm", "Zlib"]
     assert "AES-GCM" in wb.banner.value
     wb.session.close()
+
+
+def test_codec_form_takes_key_text_or_a_key_file(tmp_path: Any) -> None:
+    from workbench.ui.codec_form import CodecForm
+
+    key = bytes(range(32))
+    key_file = tmp_path / "k.key"
+    key_file.write_text(base64.b64encode(key).decode())
+    slashy = base64.b64encode(b"\xff" * 32).decode()  # base64 text with '/' in it
+    assert "/" in slashy
+    form = CodecForm()
+    entry = form.add("aes-gcm")
+    entry.keys = [("a", str(key_file)), ("b", slashy), ("c", key.hex())]
+    chain = form.build()
+    assert chain.codecs[0].key_ids == ("a", "b", "c")
+    assert entry.keys == [("a", ""), ("b", ""), ("c", "")]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -136,8 +135,9 @@ class CodecEntry:
                         f"AES-GCM key {key_id!r}: no key given; paste it as "
                         "base64 or hex, or give the path of a key file"
                     )
-                source = key.strip()
-                ring[key_id] = Path(source).expanduser() if _looks_like_path(source) else source
+                # Key text first, then a key file's path: the library's own order (a base64 key
+                # may hold '/', so the text cannot be told from a path by its look).
+                ring[key_id] = key.strip()
             if not ring:
                 raise CodecError("AES-GCM needs at least one key id and key")
             return codecs.AesGcm(ring)
@@ -158,10 +158,6 @@ class CodecEntry:
             )
             return probe_remote(remote, namespace)
         return find_user_codec(self.target, user_ns)
-
-
-def _looks_like_path(text: str) -> bool:
-    return "/" in text or text.startswith("~") or text.endswith((".key", ".txt", ".b64", ".hex"))
 
 
 def probe_remote(remote: codecs.Remote, namespace: str) -> codecs.Remote:
