@@ -126,12 +126,30 @@ def run_listing(
     Raises:
         WorkbenchError: The query was rejected (before any row arrived).
     """
-    counts = session.count_by_status(query) if count else None
-    total = int(counts.sum()) if counts is not None else None
-    if total is not None and limit is not None:
-        total = min(total, limit)
+    # The counts (the progress bar's total, the bars by status) are asked for alongside the
+    # first page, not before it: one round trip less before the first rows.
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    counting: Future[pd.Series] | None = None
+    pool = ThreadPoolExecutor(1, thread_name_prefix="workbench-count") if count else None
+    if pool is not None:
+        counting = pool.submit(session.count_by_status, query)
+        pool.shutdown(wait=False)
+    total: int | None = None
+
+    def known_total() -> int | None:
+        nonlocal total
+        if total is None and counting is not None and counting.done():
+            try:
+                total = int(counting.result().sum())
+            except WorkbenchError:
+                return None
+            if limit is not None:
+                total = min(total, limit)
+        return total
+
     if on_progress is not None:
-        on_progress(0, total)
+        on_progress(0, known_total())
     frames: list[pd.DataFrame] = []
     rows = 0
     error: WorkbenchError | None = None
@@ -145,19 +163,25 @@ def run_listing(
             if len(frames) == 1 and on_first is not None:
                 on_first(frame)
             if on_progress is not None:
-                on_progress(rows, total)
+                on_progress(rows, known_total())
             if stop.is_set():
                 break
         else:
             complete = True
     except WorkbenchError as e:
         if not frames:
-            raise
+            raise  # a rejected query: the server's words, nothing to keep
         error = e
     finally:
         close = getattr(pages, "close", None)
         if close is not None:
             close()
+    counts: pd.Series | None = None
+    if counting is not None:
+        try:
+            counts = counting.result()
+        except WorkbenchError:
+            counts = None  # the listing itself is what matters; the bars are left out
     if not frames:
         frame = empty_workflows_frame()
     elif len(frames) == 1:
