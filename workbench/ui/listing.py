@@ -126,16 +126,21 @@ def run_listing(
     Raises:
         WorkbenchError: The query was rejected (before any row arrived).
     """
-    # The counts (the progress bar's total, the bars by status) are asked for alongside the
-    # first page, not before it: one round trip less before the first rows.
+    # The counts (the progress bar's total, the bars by status) are asked for once the first
+    # page is in, alongside the next pages: a count competes with the first page for the
+    # server (a visibility count scans what the query matches), and the first rows matter more.
     from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import TimeoutError as FutureTimeout
 
     counting: Future[pd.Series] | None = None
-    pool = ThreadPoolExecutor(1, thread_name_prefix="workbench-count") if count else None
-    if pool is not None:
-        counting = pool.submit(session.count_by_status, query)
-        pool.shutdown(wait=False)
     total: int | None = None
+
+    def start_counting() -> None:
+        nonlocal counting
+        if count and counting is None:
+            pool = ThreadPoolExecutor(1, thread_name_prefix="workbench-count")
+            counting = pool.submit(session.count_by_status, query)
+            pool.shutdown(wait=False)
 
     def known_total() -> int | None:
         nonlocal total
@@ -160,8 +165,10 @@ def run_listing(
         for frame in pages:
             frames.append(frame)
             rows += len(frame)
-            if len(frames) == 1 and on_first is not None:
-                on_first(frame)
+            if len(frames) == 1:
+                start_counting()
+                if on_first is not None:
+                    on_first(frame)
             if on_progress is not None:
                 on_progress(rows, known_total())
             if stop.is_set():
@@ -178,9 +185,11 @@ def run_listing(
             close()
     counts: pd.Series | None = None
     if counting is not None:
+        # After Stop or a failure, the answer must not wait long for the bars.
+        wait = None if complete else 0.5
         try:
-            counts = counting.result()
-        except WorkbenchError:
+            counts = counting.result(timeout=wait)
+        except (WorkbenchError, FutureTimeout):
             counts = None  # the listing itself is what matters; the bars are left out
     if not frames:
         frame = empty_workflows_frame()
