@@ -2,8 +2,11 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-SRC    := workbench tests $(wildcard benchmarks)
+SRC    := workbench workbench_demo tests $(wildcard benchmarks)
 STAMP  := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-demo
+PORT     ?= 7233
+LAB_PORT ?= 8888
 
 .PHONY: demo test lint typecheck pytest bench clean
 
@@ -13,9 +16,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-## demo: install, start a local Temporal dev server and print how to connect to it
-demo: $(STAMP)
-	$(BIN)/workbench demo
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	$(BIN)/jupyter labextension disable --level sys-prefix @jupyterlab/apputils-extension:announcements
+	touch $@
+
+## demo: install, start a persistent dev server (.demo/), seed the demo data once, run its worker
+##       and open JupyterLab on notebooks/00-start-here.ipynb; Ctrl-C stops it all.
+##       Other ports: make demo PORT=7300 LAB_PORT=8890
+demo: $(DEMO_STAMP)
+	$(BIN)/workbench demo --port $(PORT) --lab-port $(LAB_PORT)
 
 ## test: install everything the tests need, then lint, type-check and run the whole suite
 test: $(STAMP) lint typecheck pytest
@@ -25,7 +37,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(SRC)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy workbench
+	$(BIN)/mypy workbench workbench_demo
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest

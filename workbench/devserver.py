@@ -203,6 +203,8 @@ class DevServer:
         binary: str | None = None,
         startup_timeout: float = 60.0,
         extra_args: Sequence[str] = (),
+        ui_port: int | None = None,
+        ui_public_path: str | None = None,
     ) -> None:
         self.binary = binary or find_temporal_binary()
         self.port: int | None = port
@@ -217,6 +219,9 @@ class DevServer:
         self.log_level = log_level
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args)
+        # The Web UI is off (--headless) unless a port is given for it.
+        self.ui_port = ui_port
+        self.ui_public_path = ui_public_path
         self.starts = 0  # how many times the process was launched
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_handle: Any = None
@@ -268,7 +273,7 @@ class DevServer:
             self.binary,
             "server",
             "start-dev",
-            "--headless",
+            *self._ui_args(),
             "--ip",
             HOST,
             "--port",
@@ -290,6 +295,14 @@ class DevServer:
             cmd += ["--dynamic-config-value", kv]
         cmd += self.extra_args
         return cmd
+
+    def _ui_args(self) -> list[str]:
+        if self.ui_port is None:
+            return ["--headless"]
+        args = ["--ui-ip", HOST, "--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
+        if self.ui_public_path:
+            args += ["--ui-public-path", self.ui_public_path]
+        return args
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
