@@ -68,9 +68,9 @@ __all__ = [
 
 SEED_VERSION = 1
 MARKER = "seeded.json"
-ORDER_COUNT = 200
+ORDER_COUNT = 150
 """Seeded orders (each successful one also runs a ``ShipmentWorkflow`` child)."""
-OLD_KEY_ORDERS = 60
+OLD_KEY_ORDERS = 50
 """The first orders, seeded under the old key id (key rotation)."""
 SYNC_PAGES = 3
 """Runs per inventory sync (one warehouse per region), chained by continue-as-new."""
