@@ -21,8 +21,10 @@ from rig import free_port
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 EXECUTED = [
+    "01-connect.ipynb",
     "02-find-workflows.ipynb",
     "03-decode-encrypted-histories.ipynb",
+    "05-analyse.ipynb",
     "06-offline.ipynb",
 ]
 """Executed by :func:`test_notebook_runs_top_to_bottom`."""
