@@ -20,7 +20,7 @@ $(DEMO_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[demo]'
-	$(BIN)/jupyter labextension disable --level sys-prefix @jupyterlab/apputils-extension:announcements
+	$(BIN)/jupyter labextension disable --level sys_prefix @jupyterlab/apputils-extension:announcements
 	touch $@
 
 ## demo: install, start a persistent dev server (.demo/), seed the demo data once, run its worker

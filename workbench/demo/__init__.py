@@ -14,14 +14,17 @@ DEMO KEYS: never protect real data with them.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ..codecs import AesGcm, Chain, Zlib
-from ..errors import ConnectError, NamespaceNotFound, WorkbenchError
+from ..errors import ConnectError, NamespaceNotFound, SettingsError, WorkbenchError
 from ..session import Session
 from ..session import connect as _connect
 from .keys import CURRENT_KEY_ID, DEMO_KEYS, OLD_KEY_ID
+from .seed import is_seeded
 
 __all__ = [
     "CURRENT_KEY_ID",
@@ -66,7 +69,9 @@ def codec() -> Chain:
     return Chain(AesGcm(keys(), encrypt_key_id=CURRENT_KEY_ID), Zlib())
 
 
-def connect(*, env: Mapping[str, str] | None = None, **kwargs: Any) -> Session:
+def connect(
+    *, env: Mapping[str, str] | None = None, wait: float | None = None, **kwargs: Any
+) -> Session:
     """Connect to the demo server with the demo codec, or say how to start it.
 
     The address is ``TEMPORAL_ADDRESS`` (``make demo`` sets it for JupyterLab), else
@@ -74,18 +79,52 @@ def connect(*, env: Mapping[str, str] | None = None, **kwargs: Any) -> Session:
 
     Args:
         env: Environment to read instead of ``os.environ``.
+        wait: Seconds to wait for the server (and, when ``WORKBENCH_DEMO_DATA`` names its data
+            folder, for its first seeding to finish): ``WORKBENCH_DEMO_WAIT``, else 0. Binder's
+            ``start`` sets both, since notebooks may open while the demo is still starting.
         **kwargs: Passed on to :func:`workbench.connect`.
 
     Returns:
         A :class:`workbench.Session`.
 
     Raises:
-        DemoNotRunning: Nothing answers at the address, or it holds no demo orders.
+        DemoNotRunning: Nothing answers at the address, or it holds no demo orders (after
+            ``wait`` seconds).
+        SettingsError: ``WORKBENCH_DEMO_WAIT`` is not a number of seconds.
     """
     environ = dict(os.environ if env is None else env)
     environ.setdefault("TEMPORAL_ADDRESS", DEFAULT_ADDRESS)
     kwargs.setdefault("connect_timeout", 5.0)
     kwargs.setdefault("codec", codec())
+    if wait is None:
+        text = environ.get("WORKBENCH_DEMO_WAIT", "").strip() or "0"
+        try:
+            wait = float(text)
+        except ValueError:
+            raise SettingsError(
+                f"WORKBENCH_DEMO_WAIT={text!r} is not a number of seconds; set it to e.g. 120, "
+                "or unset it"
+            ) from None
+    data_dir = environ.get("WORKBENCH_DEMO_DATA")
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            session = _connect_once(environ, kwargs)
+            if not data_dir or is_seeded(Path(data_dir)):
+                return session
+            session.close()
+            problem = DemoNotRunning(
+                f"the demo server at {environ['TEMPORAL_ADDRESS']} is still seeding its data "
+                f"(no marker in {data_dir} yet); run this cell again in a minute"
+            )
+        except DemoNotRunning as err:
+            problem = err
+        if time.monotonic() >= deadline:
+            raise problem
+        time.sleep(1.0)
+
+
+def _connect_once(environ: dict[str, str], kwargs: dict[str, Any]) -> Session:
     address = environ["TEMPORAL_ADDRESS"]
     try:
         session = _connect(env=environ, **kwargs)
@@ -97,6 +136,6 @@ def connect(*, env: Mapping[str, str] | None = None, **kwargs: Any) -> Session:
         session.close()
         raise DemoNotRunning(
             f"the Temporal server at {address} holds no demo orders: it is not the demo "
-            f"server, or its seeding has not run.\n\n{START_HINT}"
+            f"server, or its seeding has not started.\n\n{START_HINT}"
         )
     return session
