@@ -12,6 +12,8 @@ from pathlib import Path
 
 from rig import free_port_block
 
+REPO = Path(__file__).resolve().parent.parent
+
 
 class DemoProcess:
     """``python -m workbench.cli demo --no-lab ...`` with its output collected line by line."""
@@ -41,6 +43,7 @@ class DemoProcess:
             stdin=subprocess.DEVNULL,
             text=True,
             env=env,
+            cwd=REPO,  # JupyterLab's root: the repository, holding notebooks/
         )
         self.lines: list[str] = []
         self._reader = threading.Thread(target=self._read, daemon=True)

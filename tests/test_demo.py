@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 from demo_process import DemoProcess, wait_port_free
+from rig import free_port, port_is_free
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import default as default_converter
 
@@ -27,7 +30,7 @@ def _count(address: str, query: str) -> int:
 
 
 def test_killed_seeding_is_completed_not_duplicated_and_the_data_is_reused(
-    tmp_path: Path,
+    tmp_path: Path, dev_address: str
 ) -> None:
     data = tmp_path / "demo"
     first = DemoProcess(data, "--no-schedule")
@@ -71,18 +74,40 @@ def test_killed_seeding_is_completed_not_duplicated_and_the_data_is_reused(
         second.kill()
     wait_port_free(second.port)
 
-    third = DemoProcess(data, "--no-schedule", port=first.port)
+    # Third run, as `make demo` runs it: with JupyterLab, and the schedule.
+    lab_port = free_port()
+    third = DemoProcess(data, "--lab-port", str(lab_port), "--no-browser", port=first.port)
     try:
-        third.wait_for("Demo ready", timeout=60)
-        assert "Demo data already there" in third.output
-        assert "Seeding" not in third.output
-        assert f"Temporal dev server  {third.address}" in third.output
-        assert f"TEMPORAL_ADDRESS={third.address}" in third.output
+        third.wait_for("Demo ready", timeout=120)
+        out = third.output
+        assert "Demo data already there" in out
+        assert "Seeding" not in out
+        assert f"Temporal dev server  {third.address}" in out
+        assert f"TEMPORAL_ADDRESS={third.address}" in out
         with workbench.demo.connect(env={"TEMPORAL_ADDRESS": third.address}) as s:
-            assert s.count("WorkflowType='OrderWorkflow'") == ORDER_COUNT
+            assert s.count("WorkflowType='OrderWorkflow'") >= ORDER_COUNT
+            # The schedule starts a new order at once, then every 20 s.
+            deadline = time.monotonic() + 60
+            while s.count("TemporalScheduledById='demo-new-orders'") == 0:
+                assert time.monotonic() < deadline, "the schedule started no order"
+                time.sleep(0.5)
+        url = re.search(r"JupyterLab +(http://\S+)", out)
+        assert url is not None, out
+        assert url.group(1).startswith(
+            f"http://127.0.0.1:{lab_port}/lab/tree/notebooks/00-start-here.ipynb?token="
+        )
+        token = url.group(1).split("token=")[1]
+        status = f"http://127.0.0.1:{lab_port}/api/status?token={token}"
+        with urllib.request.urlopen(status, timeout=10) as resp:
+            assert resp.status == 200
         assert third.interrupt() == 0
     finally:
         third.kill()
+    # Ctrl-C stopped what it started (JupyterLab and the dev server) and nothing else.
+    wait_port_free(first.port)
+    assert port_is_free(lab_port, reuse_addr=True)
+    with workbench.connect(address=dev_address, env={}) as other:
+        assert other.server_info.namespace.name == "default"
 
 
 def test_a_busy_port_is_named_with_the_way_to_choose_another(tmp_path: Path) -> None:
@@ -103,8 +128,6 @@ def test_a_busy_port_is_named_with_the_way_to_choose_another(tmp_path: Path) -> 
 
 
 def test_connect_without_a_demo_server_says_how_to_start_it() -> None:
-    from rig import free_port
-
     address = f"127.0.0.1:{free_port()}"
     with pytest.raises(workbench.demo.DemoNotRunning) as info:
         workbench.demo.connect(env={"TEMPORAL_ADDRESS": address})
@@ -139,3 +162,9 @@ def test_the_demo_worker_codec_writes_what_the_workbench_chain_reads() -> None:
     roundtrip = asyncio.run(DemoPayloadCodec().decode([*old, *new]))
     assert roundtrip == [small, large, small]
     assert isinstance(old[0], Payload) and OLD_KEY_ORDERS < ORDER_COUNT
+
+
+def test_a_malformed_demo_wait_is_named() -> None:
+    env = {"TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}", "WORKBENCH_DEMO_WAIT": "soon"}
+    with pytest.raises(workbench.SettingsError, match="WORKBENCH_DEMO_WAIT='soon' is not a number"):
+        workbench.demo.connect(env=env)

@@ -12,6 +12,7 @@ __all__ = ["main"]
 
 def _demo(args: argparse.Namespace) -> int:
     from .demo.runner import DemoError, DemoOptions, run
+    from .devserver import DevServerError
 
     opts = DemoOptions(
         port=args.port,
@@ -28,6 +29,9 @@ def _demo(args: argparse.Namespace) -> int:
     except DemoError as err:
         print(f"workbench demo: {err}", file=sys.stderr, flush=True)
         code = 2
+    except DevServerError as err:  # its message has the server's log tail
+        print(f"workbench demo: the dev server did not start: {err}", file=sys.stderr, flush=True)
+        code = 1
     sys.stdout.flush()
     sys.stderr.flush()
     # A process that ran a temporalio Worker can abort at interpreter exit (sdk-python#300);

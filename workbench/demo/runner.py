@@ -239,7 +239,8 @@ def run(opts: DemoOptions, out: Callable[[str], None] = print) -> int:
     demo_worker: Any = None
     lab: _Lab | None = None
     # SIGTERM (a process manager, Binder) stops the demo as Ctrl-C does.
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         out(f"Starting the Temporal dev server on {server.host}:{opts.port} (data in {data_dir})")
         server.start()
@@ -277,7 +278,10 @@ def run(opts: DemoOptions, out: Callable[[str], None] = print) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        if threading.current_thread() is threading.main_thread():
+            # A second Ctrl-C must not cut the cleanup short (each step has its own timeout).
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
         out("\nStopping the demo ...")
         if client is not None and opts.schedule and server.running:
             with contextlib.suppress(Exception):
