@@ -87,9 +87,7 @@ def main() -> None:
     print(f"commit {head}; load average before {load_before}, after {os.getloadavg()}")
     print("| run | seconds to a ready notebook | seconds to stop after Ctrl-C |")
     print("|---|---:|---:|")
-    print(
-        f"| fresh clone (install, server, seeding, Lab) | {first:.1f} | {first_stop:.1f} |"
-    )
+    print(f"| fresh clone (install, server, seeding, Lab) | {first:.1f} | {first_stop:.1f} |")
     print(f"| second `make demo` (data kept) | {second:.1f} | {second_stop:.1f} |")
     print(f"first run: {seeded}")
     assert "Demo data already there" in log2, log2
