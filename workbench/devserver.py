@@ -184,7 +184,8 @@ def _pdeathsig_preexec() -> Any:
 
 
 class DevServer:
-    """A ``temporal server start-dev --headless`` process on 127.0.0.1.
+    """A ``temporal server start-dev --headless`` process on 127.0.0.1 (with ``ui_port``: the
+    Web UI on that port instead of ``--headless``).
 
     Ports: gRPC ``port``, HTTP API ``port + 1``, metrics ``port + 2`` (chosen free at the first
     ``start()`` unless given, then kept for ``restart()``). The SQLite file, the log file and the
@@ -204,6 +205,7 @@ class DevServer:
         startup_timeout: float = 60.0,
         extra_args: Sequence[str] = (),
         ui_port: int | None = None,
+        ui_codec_endpoint: str | None = None,
         ui_public_path: str | None = None,
     ) -> None:
         self.binary = binary or find_temporal_binary()
@@ -219,9 +221,12 @@ class DevServer:
         self.log_level = log_level
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args)
-        # The Web UI is off (--headless) unless a port is given for it.
         self.ui_port = ui_port
+        """Serve the Web UI on this port (``None``: ``--headless``, no UI)."""
+        self.ui_codec_endpoint = ui_codec_endpoint
+        """Codec server the UI decodes payloads with (``--ui-codec-endpoint``)."""
         self.ui_public_path = ui_public_path
+        """Base path the UI is served under, behind a proxy (``--ui-public-path``)."""
         self.starts = 0  # how many times the process was launched
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_handle: Any = None
@@ -273,7 +278,6 @@ class DevServer:
             self.binary,
             "server",
             "start-dev",
-            *self._ui_args(),
             "--ip",
             HOST,
             "--port",
@@ -287,6 +291,16 @@ class DevServer:
             "--log-level",
             self.log_level,
         ]
+        if self.ui_port is None:
+            cmd.append("--headless")
+        else:
+            cmd += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
+            if self.ui_codec_endpoint:
+                cmd += ["--ui-codec-endpoint", self.ui_codec_endpoint]
+            # On 127.0.0.1 explicitly, like the frontend.
+            cmd += ["--ui-ip", HOST]
+            if self.ui_public_path:
+                cmd += ["--ui-public-path", self.ui_public_path]
         for name, typ in self.search_attributes.items():
             cmd += ["--search-attribute", f"{name}={typ}"]
         for ns in self.namespaces:
@@ -295,14 +309,6 @@ class DevServer:
             cmd += ["--dynamic-config-value", kv]
         cmd += self.extra_args
         return cmd
-
-    def _ui_args(self) -> list[str]:
-        if self.ui_port is None:
-            return ["--headless"]
-        args = ["--ui-ip", HOST, "--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
-        if self.ui_public_path:
-            args += ["--ui-public-path", self.ui_public_path]
-        return args
 
     def log_tail(self, chars: int = 4000) -> str:
         try:
