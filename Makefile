@@ -2,8 +2,11 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-SRC    := workbench tests $(wildcard benchmarks)
+SRC    := workbench workbench_demo tests $(wildcard benchmarks)
 STAMP  := $(VENV)/.installed-test
+DEMO_STAMP := $(VENV)/.installed-demo
+PORT     ?= 7233
+LAB_PORT ?= 8888
 
 CHROMIUM ?= /usr/bin/chromium
 
@@ -15,9 +18,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-## demo: install, start a local Temporal dev server and print how to connect to it
-demo: $(STAMP)
-	$(BIN)/workbench demo
+$(DEMO_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[demo]'
+	$(BIN)/jupyter labextension disable --level sys_prefix @jupyterlab/apputils-extension:announcements
+	touch $@
+
+## demo: install, start a persistent dev server (.demo/), seed the demo data once, run its worker
+##       and open JupyterLab on notebooks/00-start-here.ipynb; Ctrl-C stops it all.
+##       Other ports: make demo PORT=7300 LAB_PORT=8890
+demo: $(DEMO_STAMP)
+	$(BIN)/workbench demo --port $(PORT) --lab-port $(LAB_PORT)
 
 ## test: install everything the tests need, then lint, type-check and run the whole suite
 test: $(STAMP) chromium lint typecheck pytest
@@ -36,7 +48,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check $(SRC)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy workbench
+	$(BIN)/mypy workbench workbench_demo
 
 pytest: $(STAMP)
 	$(BIN)/python -m pytest

@@ -1,54 +1,42 @@
-"""``workbench`` command line: ``workbench demo`` starts a local dev server to explore."""
+"""``workbench`` command line: ``workbench demo`` runs the demo (dev server, data, JupyterLab)."""
 
 from __future__ import annotations
 
 import argparse
-import signal
+import os
 import sys
-import time
 from pathlib import Path
 
 __all__ = ["main"]
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from .devserver import DevServer, port_block_is_free
+    from .demo.runner import DemoError, DemoOptions, run
+    from .devserver import DevServerError
 
-    data_dir = Path(args.data_dir).resolve()
-    port = args.port
-    if port is None:
-        port = 7233 if port_block_is_free(7233, 3) else None
-    server = DevServer(port=port, data_dir=data_dir, namespaces=["default"])
-    print(f"Starting a local Temporal dev server (data in {data_dir}) ...", flush=True)
-    server.start()
-    print(
-        f"""
-Temporal dev server running at {server.address} (namespace 'default').
-Its log: {server.log_file}
-
-Connect from Python or Jupyter (e.g. `.venv/bin/python`):
-
-    import workbench
-    s = workbench.connect(address="{server.address}", namespace="default")
-    s.server_info
-    s.namespaces()
-
-or set TEMPORAL_ADDRESS={server.address} and call workbench.connect().
-Press Ctrl-C to stop the server.""",
-        flush=True,
+    opts = DemoOptions(
+        port=args.port,
+        ui_port=args.ui_port,
+        ui_public_path=args.ui_public_path,
+        data_dir=Path(args.data_dir),
+        lab=not args.no_lab,
+        lab_port=args.lab_port,
+        open_browser=False if args.no_browser else None,
+        schedule=not args.no_schedule,
     )
-    # SIGTERM (e.g. from a process manager) stops the server as Ctrl-C does.
-    signal.signal(signal.SIGTERM, lambda signum, frame: _raise_interrupt())
     try:
-        while server.running:
-            time.sleep(0.5)
-        print("The dev server exited; see its log.", file=sys.stderr)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        print("\nStopping the dev server ...", flush=True)
-        server.stop()
-    return 0
+        code = run(opts, out=lambda text: print(text, flush=True))
+    except DemoError as err:
+        print(f"workbench demo: {err}", file=sys.stderr, flush=True)
+        code = 2
+    except DevServerError as err:  # its message has the server's log tail
+        print(f"workbench demo: the dev server did not start: {err}", file=sys.stderr, flush=True)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # A process that ran a temporalio Worker can abort at interpreter exit (sdk-python#300);
+    # everything is stopped and flushed by now.
+    os._exit(code)
 
 
 def _raise_interrupt() -> None:
@@ -59,11 +47,22 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``workbench`` command."""
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="start a local Temporal dev server to explore")
-    demo.add_argument("--port", type=int, default=None, help="gRPC port (default 7233 if free)")
-    demo.add_argument(
-        "--data-dir", default=".demo", help="where the server keeps its SQLite file (.demo)"
+    demo = sub.add_parser(
+        "demo",
+        help="start a local Temporal dev server with demo data, its worker and JupyterLab",
     )
+    demo.add_argument(
+        "--port", type=int, default=7233, help="gRPC port; the next two are used too (7233)"
+    )
+    demo.add_argument("--ui-port", type=int, default=None, help="Web UI port (PORT+1000)")
+    demo.add_argument(
+        "--ui-public-path", default=None, help="base path of the Web UI behind a proxy"
+    )
+    demo.add_argument("--data-dir", default=".demo", help="where the server keeps its data (.demo)")
+    demo.add_argument("--no-lab", action="store_true", help="do not start JupyterLab")
+    demo.add_argument("--lab-port", type=int, default=8888, help="JupyterLab's port (8888)")
+    demo.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
+    demo.add_argument("--no-schedule", action="store_true", help="no schedule starting new orders")
     demo.set_defaults(func=_demo)
     args = parser.parse_args(argv)
     result: int = args.func(args)
