@@ -292,9 +292,7 @@ class HistoryPanel(w.VBox):
         finally:
             for box in (self.event_type, self.failures_only, self.undecodable_only):
                 box.observe(self._on_filters, "value")
-        self.table.set_frame(history.events)
-        self.table.model.set_column_filter("panel", view.mask)
-        self.table.render()
+        self.table.set_frame(history.events, column_filters={"panel": view.mask})
         self.detail.value = "<span class='wb-muted'>Select an event to see its payloads.</span>"
         self.download_link.value = ""
         self.body.layout.display = "flex"

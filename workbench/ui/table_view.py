@@ -150,9 +150,17 @@ class TableView(w.VBox):
 
     # -- binding --------------------------------------------------------------------------------
 
-    def set_frame(self, frame: pd.DataFrame, *, keep_view: bool = False) -> None:
-        """Show another frame (e.g. a new listing)."""
+    def set_frame(
+        self,
+        frame: pd.DataFrame,
+        *,
+        keep_view: bool = False,
+        column_filters: dict[str, Callable[[pd.DataFrame], pd.Series]] | None = None,
+    ) -> None:
+        """Show another frame (e.g. a new listing), with named filters applied at once."""
         self.model.set_frame(frame, keep_view=keep_view)
+        for name, keep in (column_filters or {}).items():
+            self.model.set_column_filter(name, keep)
         if not keep_view:
             self._syncing = True
             try:
