@@ -65,6 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         "--data-dir", default=".demo", help="where the server keeps its SQLite file (.demo)"
     )
     demo.set_defaults(func=_demo)
+    from .server._cli import add_commands
+
+    add_commands(sub)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

@@ -1,0 +1,113 @@
+"""The codec server's body format: proto3 JSON of ``temporal.api.common.v1.Payloads``.
+
+Clients spell it two ways: the Web UI sends protojson (camelCase), the CLI and the Go SDK send
+Go ``encoding/json`` of the generated struct (snake_case field names, empty fields omitted, an
+empty list as ``{}``). For ``metadata`` and ``data`` -- nearly every payload -- both spellings
+are the same, so those are read directly (orjson and base64, several times faster than
+protobuf's JSON parser); a payload with any other field (``externalPayloads`` /
+``external_payloads``, with int64 sizes as numbers or strings, or fields newer than us) goes
+through protobuf's own parser, which reads both spellings and skips unknown fields.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+from google.protobuf import json_format
+from temporalio.api.common.v1 import Payload
+
+__all__ = ["BadBody", "dump_payloads", "parse_payloads"]
+
+_PLAIN_KEYS = frozenset(("metadata", "data"))
+
+
+class BadBody(ValueError):
+    """The request body is not ``Payloads`` JSON; the message is the short reason sent back
+    with the 400 (it never quotes the body: it may hold secrets)."""
+
+
+def _b64(value: Any, where: str) -> bytes:
+    if not isinstance(value, str):
+        raise BadBody(f"{where} is not a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        pass
+    # Proto3 JSON readers also accept the URL-safe alphabet and missing padding.
+    text = value.replace("-", "+").replace("_", "/")
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError):
+        raise BadBody(f"{where} is not valid base64") from None
+
+
+def parse_payloads(body: bytes) -> list[Payload]:
+    """Read a codec server request body.
+
+    Raises:
+        BadBody: Not JSON, not an object, ``payloads`` not a list of objects, or bad base64.
+    """
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadBody("the body is not JSON") from None
+    if not isinstance(doc, dict):
+        raise BadBody("expected a JSON object with a 'payloads' list")
+    items = doc.get("payloads")
+    if items is None:
+        return []  # `{}`: Go's encoding/json spelling of an empty list
+    if not isinstance(items, list):
+        raise BadBody("'payloads' is not a list")
+    out: list[Payload] = []
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise BadBody(f"payload {index} is not an object")
+        if not _PLAIN_KEYS.issuperset(item):
+            out.append(_parse_full(item, index))
+            continue
+        metadata = item.get("metadata") or {}
+        if not isinstance(metadata, dict):
+            raise BadBody(f"payload {index}: 'metadata' is not an object")
+        data = item.get("data")
+        out.append(
+            Payload(
+                metadata={
+                    k: _b64(v, f"payload {index}: metadata {k!r}") for k, v in metadata.items()
+                },
+                data=b"" if data is None else _b64(data, f"payload {index}: 'data'"),
+            )
+        )
+    return out
+
+
+def _parse_full(item: dict[str, Any], index: int) -> Payload:
+    payload = Payload()
+    try:
+        json_format.ParseDict(item, payload, ignore_unknown_fields=True)
+    except json_format.ParseError as err:
+        # protobuf's message names the field and the problem, not the value.
+        raise BadBody(f"payload {index}: {str(err).splitlines()[0][:200]}") from None
+    return payload
+
+
+def dump_payloads(payloads: Sequence[Payload]) -> bytes:
+    """Proto3 JSON (camelCase) of ``Payloads``; ``metadata`` and ``data`` are always present,
+    even when empty, because the Web UI base64-decodes every value it is given."""
+    b64 = base64.b64encode
+    items: list[dict[str, Any]] = []
+    for p in payloads:
+        if p.external_payloads:
+            item = json_format.MessageToDict(p)
+            item.setdefault("metadata", {})
+            item.setdefault("data", "")
+        else:
+            item = {
+                "metadata": {k: b64(v).decode("ascii") for k, v in p.metadata.items()},
+                "data": b64(p.data).decode("ascii"),
+            }
+        items.append(item)
+    return orjson.dumps({"payloads": items})
