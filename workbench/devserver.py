@@ -184,7 +184,8 @@ def _pdeathsig_preexec() -> Any:
 
 
 class DevServer:
-    """A ``temporal server start-dev --headless`` process on 127.0.0.1.
+    """A ``temporal server start-dev --headless`` process on 127.0.0.1 (with ``ui_port``: the
+    Web UI on that port instead of ``--headless``).
 
     Ports: gRPC ``port``, HTTP API ``port + 1``, metrics ``port + 2`` (chosen free at the first
     ``start()`` unless given, then kept for ``restart()``). The SQLite file, the log file and the
@@ -203,6 +204,8 @@ class DevServer:
         binary: str | None = None,
         startup_timeout: float = 60.0,
         extra_args: Sequence[str] = (),
+        ui_port: int | None = None,
+        ui_codec_endpoint: str | None = None,
     ) -> None:
         self.binary = binary or find_temporal_binary()
         self.port: int | None = port
@@ -217,6 +220,10 @@ class DevServer:
         self.log_level = log_level
         self.startup_timeout = startup_timeout
         self.extra_args = list(extra_args)
+        self.ui_port = ui_port
+        """Serve the Web UI on this port (``None``: ``--headless``, no UI)."""
+        self.ui_codec_endpoint = ui_codec_endpoint
+        """Codec server the UI decodes payloads with (``--ui-codec-endpoint``)."""
         self.starts = 0  # how many times the process was launched
         self._proc: subprocess.Popen[bytes] | None = None
         self._log_handle: Any = None
@@ -268,7 +275,6 @@ class DevServer:
             self.binary,
             "server",
             "start-dev",
-            "--headless",
             "--ip",
             HOST,
             "--port",
@@ -282,6 +288,12 @@ class DevServer:
             "--log-level",
             self.log_level,
         ]
+        if self.ui_port is None:
+            cmd.append("--headless")
+        else:
+            cmd += ["--ui-port", str(self.ui_port), "--ui-disable-news-fetch"]
+            if self.ui_codec_endpoint:
+                cmd += ["--ui-codec-endpoint", self.ui_codec_endpoint]
         for name, typ in self.search_attributes.items():
             cmd += ["--search-attribute", f"{name}={typ}"]
         for ns in self.namespaces:
