@@ -17,6 +17,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -27,6 +29,7 @@ from typing import Any
 import pytest
 from codec_samples import SampleEncryptionCodec
 from rig import DevServer, free_port
+from sample_codec_server import BackgroundApp, build_codec_server
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.converter import DataConverter
@@ -298,3 +301,306 @@ def test_web_ui_shows_the_decrypted_input_and_the_codec_error_when_cors_is_wrong
             assert refused >= 1
         finally:
             browser.close()
+
+
+# -- the protocol, as the clients spell it --------------------------------------------------------
+
+
+def test_both_spellings_int64_forms_empty_body_unknown_fields_count_and_order(
+    server: CodecServer,
+) -> None:
+    sealed = as_json(encrypted({"n": 1}))[0]
+    stranger = as_json(encrypted({"n": 2}, key_id="key-z"))[0]  # a key this server lacks
+    plain = item("json/plain", b'"plain"')
+    external = {
+        **item("json/plain", b"7"),
+        "external_payloads": [{"size_bytes": "12"}, {"size_bytes": 30}],  # Go's spelling
+        "someFieldFromTheFuture": {"x": 1},
+    }
+    body = {"payloads": [sealed, stranger, plain, {"metadata": {}}, external], "extra": True}
+    answer = call(server.url, "POST", "/decode", json.dumps(body).encode(), JSON)
+    assert answer.status == 200, answer.body
+    out = answer.json()["payloads"]
+    assert len(out) == 5
+    assert value_of(out[0]) == {"n": 1}
+    assert out[1] == stranger  # undecodable: back unchanged, never dropped
+    assert value_of(out[2]) == "plain"
+    assert out[3] == {"metadata": {}, "data": ""}
+    assert value_of(out[4]) == 7
+    assert [int(x["sizeBytes"]) for x in out[4]["externalPayloads"]] == [12, 30]
+    assert server.stats.undecodable == 1
+    # The CLI's empty list, and the UI's camelCase with the query string it adds.
+    assert call(server.url, "POST", "/decode", b"{}", JSON).json() == {"payloads": []}
+    camel = {"payloads": [{**plain, "externalPayloads": [{"sizeBytes": "5"}]}]}
+    answer = call(
+        server.url, "POST", "//decode?preserveStorageRefs=true", json.dumps(camel).encode(), JSON
+    )
+    assert answer.status == 200 and value_of(answer.json()["payloads"][0]) == "plain"
+
+
+def test_encode_then_decode_round_trip_reads_back_in_the_samples_codec(
+    server: CodecServer,
+) -> None:
+    body = json.dumps({"payloads": [item("json/plain", b'{"a":1}')]}).encode()
+    answer = call(server.url, "POST", "/default/encode", body, {**JSON, "X-Namespace": "default"})
+    assert answer.status == 200
+    (sealed,) = answer.json()["payloads"]
+    assert base64.b64decode(sealed["metadata"]["encoding"]) == b"binary/encrypted"
+    payload = Payload(
+        metadata={k: base64.b64decode(v) for k, v in sealed["metadata"].items()},
+        data=base64.b64decode(sealed["data"]),
+    )
+    (inner,) = asyncio.run(sample_codec().decode([payload]))
+    assert inner.data == b'{"a":1}'
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "headers", "status", "reason"),
+    [
+        ("POST", "/decode", b"not json", JSON, 400, "not JSON"),
+        ("POST", "/decode", b"[1, 2]", JSON, 400, "JSON object"),
+        ("POST", "/decode", b'{"payloads": {"a": 1}}', JSON, 400, "not a list"),
+        ("POST", "/decode", b'{"payloads": [{"data": "%%%"}]}', JSON, 400, "base64"),
+        ("POST", "/decode", b'{"payloads": [{"metadata": {"encoding": 5}}]}', JSON, 400, "base64"),
+        ("POST", "/decode", b"{}", {"Content-Type": "text/plain"}, 400, "content type"),
+        ("POST", "/decode", b"{}", {}, 400, "content type"),
+        ("POST", "/decod", b"{}", JSON, 404, "not found"),
+        ("POST", "/", b"{}", JSON, 404, "not found"),
+        ("GET", "/decode", None, {}, 405, "not allowed"),
+        ("PUT", "/encode", b"{}", JSON, 405, "not allowed"),
+    ],
+)
+def test_bad_requests_get_a_reason_and_the_server_keeps_serving(
+    server: CodecServer,
+    method: str,
+    path: str,
+    body: bytes | None,
+    headers: dict[str, str],
+    status: int,
+    reason: str,
+) -> None:
+    origin = {"Origin": "https://cloud.temporal.io"}
+    answer = call(server.url, method, path, body, {**headers, **origin})
+    assert answer.status == status
+    assert reason in answer.body.decode()
+    # CORS headers on errors too, or the browser hides the reason.
+    assert answer.headers["access-control-allow-origin"] == "https://cloud.temporal.io"
+    good = json.dumps({"payloads": as_json(encrypted("still here"))}).encode()
+    again = call(server.url, "POST", "/decode", good, JSON)
+    assert again.status == 200 and value_of(again.json()["payloads"][0]) == "still here"
+
+
+def test_body_limit_413_and_settable() -> None:
+    with workbench.serve_codec(chain(), max_body=64 * 1024) as srv:
+        big = json.dumps({"payloads": [item("json/plain", b"x" * 100_000)]}).encode()
+        assert call(srv.url, "POST", "/decode", big, JSON).status == 413
+        small = json.dumps({"payloads": [item("json/plain", b"1")]}).encode()
+        assert call(srv.url, "POST", "/decode", small, JSON).status == 200
+        assert srv.stats.errors == {"too_large": 1}
+
+
+def test_preflights_for_allowed_unknown_and_any_origin(server: CodecServer) -> None:
+    ask = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-namespace,authorization",
+    }
+    for path in ("/decode", "/encode", "/orders/decode", "/anything"):
+        answer = call(server.url, "OPTIONS", path, None, {**ask, "Origin": "http://localhost:8233"})
+        assert answer.status == 204
+        h = answer.headers
+        assert h["access-control-allow-origin"] == "http://localhost:8233"
+        assert h["access-control-allow-credentials"] == "true"
+        assert h["vary"] == "Origin"
+        assert h["access-control-allow-methods"] == "POST, OPTIONS"
+        assert h["access-control-allow-headers"] == (
+            "content-type, x-namespace, authorization, authorization-extras"
+        )
+        assert "access-control-allow-private-network" not in h
+    private = call(
+        server.url,
+        "OPTIONS",
+        "/decode",
+        None,
+        {
+            **ask,
+            "Origin": "https://cloud.temporal.io",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
+    assert private.headers["access-control-allow-private-network"] == "true"
+    unknown = call(
+        server.url, "OPTIONS", "/decode", None, {**ask, "Origin": "https://evil.example"}
+    )
+    assert unknown.status == 403
+    assert "access-control-allow-origin" not in unknown.headers
+    assert "--origin https://evil.example" in unknown.body.decode()
+    post = call(server.url, "POST", "/decode", b"{}", {**JSON, "Origin": "https://evil.example"})
+    assert post.status == 403
+    with workbench.serve_codec(chain(), origins="*") as anyone:
+        answer = call(
+            anyone.url, "OPTIONS", "/decode", None, {**ask, "Origin": "https://x.example"}
+        )
+        assert answer.headers["access-control-allow-origin"] == "*"
+        assert "access-control-allow-credentials" not in answer.headers
+
+
+def test_auth_constant_value_401_without_echo_and_preflight_passes() -> None:
+    with workbench.serve_codec(chain(), auth=[TOKEN, "Bearer second-token-99"]) as srv:
+        body = json.dumps({"payloads": [item("json/plain", b"1")]}).encode()
+        assert call(srv.url, "POST", "/decode", body, JSON).status == 401
+        wrong = call(srv.url, "POST", "/decode", body, {**JSON, "Authorization": "Bearer guess-1"})
+        assert wrong.status == 401 and b"guess" not in wrong.body
+        for token in (TOKEN, "Bearer second-token-99"):
+            ok = call(srv.url, "POST", "/decode", body, {**JSON, "Authorization": token})
+            assert ok.status == 200
+        preflight = call(
+            srv.url,
+            "OPTIONS",
+            "/decode",
+            None,
+            {"Origin": "http://localhost:8233", "Access-Control-Request-Method": "POST"},
+        )
+        assert preflight.status == 204
+        assert "wb-codec-token" not in repr(srv) and "wb-codec-token" not in srv._repr_html_()
+
+
+def test_namespaces_by_header_or_path_unknown_is_404() -> None:
+    other = codecs.Chain(codecs.AesGcm({"key-z": OTHER_KEY}))
+    with workbench.serve_codec(namespaces={"default": chain(), "orders": other}) as srv:
+        mine = json.dumps({"payloads": as_json(encrypted("a"))}).encode()
+        theirs = json.dumps({"payloads": as_json(encrypted("b", key_id="key-z"))}).encode()
+        by_path = call(srv.url, "POST", "/orders/decode", theirs, JSON)
+        assert value_of(by_path.json()["payloads"][0]) == "b"
+        by_header = call(srv.url, "POST", "/decode", mine, {**JSON, "X-Namespace": "default"})
+        assert value_of(by_header.json()["payloads"][0]) == "a"
+        unknown = call(srv.url, "POST", "/decode", mine, {**JSON, "X-Namespace": "billing"})
+        assert unknown.status == 404 and "'billing'" in unknown.body.decode()
+        assert call(srv.url, "POST", "/decode", mine, JSON).status == 404
+
+
+def test_decode_only_safe_bind_and_bad_settings() -> None:
+    with workbench.serve_codec(chain(), decode_only=True) as srv:
+        body = json.dumps({"payloads": [item("json/plain", b"1")]}).encode()
+        assert call(srv.url, "POST", "/encode", body, JSON).status == 403
+        assert call(srv.url, "POST", "/decode", body, JSON).status == 200
+    with pytest.raises(workbench.SettingsError, match="without auth"):
+        workbench.serve_codec(chain(), host="0.0.0.0")
+    with pytest.raises(workbench.SettingsError, match="not a browser origin"):
+        workbench.serve_codec(chain(), origins=["localhost:8233/ui"])
+    with (
+        workbench.serve_codec(chain()) as srv,
+        pytest.raises(workbench.SettingsError, match="port"),
+    ):
+        workbench.serve_codec(chain(), port=srv.port)
+    with pytest.raises(workbench.CodecError, match="codec="):
+        workbench.serve_codec(42)
+    srv = workbench.serve_codec(chain())
+    srv.stop()
+    srv.stop()  # idempotent
+    with pytest.raises(OSError):
+        call(srv.url, "POST", "/decode", b"{}", JSON)
+
+
+# -- the codec doctor ---------------------------------------------------------------------------
+
+
+def test_doctor_passes_our_server_and_exits_zero(server: CodecServer) -> None:
+    report = workbench.check_codec_server(server.url, origin="http://localhost:8233")
+    assert report.ok, str(report)
+    statuses = {c.name: c.status for c in report.checks}
+    assert statuses["preflight /decode"] == statuses["preflight /encode"] == "ok"
+    assert statuses["round trip"] == statuses["count and order"] == statuses["CLI body"] == "ok"
+    assert statuses["bad body"] == "ok"
+    assert "<table>" in report._repr_html_()
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "workbench.cli",
+            "check-codec",
+            server.url,
+            "--origin",
+            "https://cloud.temporal.io",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Result: OK" in done.stdout
+
+
+def test_doctor_names_the_python_samples_missing_options_encode() -> None:
+    sample = BackgroundApp(build_codec_server(sample_codec()))
+    try:
+        report = workbench.check_codec_server(sample.url, origin="http://localhost:8233")
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "workbench.cli",
+                "check-codec",
+                sample.url,
+                "--origin",
+                "http://localhost:8233",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        sample.stop()
+    assert not report.ok
+    by_name = {c.name: c for c in report.checks}
+    assert by_name["preflight /encode"].status == "fail"
+    assert "405" in by_name["preflight /encode"].detail
+    assert "OPTIONS on /decode only" in by_name["preflight /encode"].detail
+    # Its /decode preflight works but lacks what the UI's token and credentials need.
+    assert by_name["preflight /decode"].status == "warn"
+    assert "Vary: Origin" in by_name["preflight /decode"].detail
+    assert by_name["round trip"].status == "ok"  # its codec itself is right
+    assert by_name["bad body"].status == "warn"  # an assert: 500 for a body that is not JSON
+    assert done.returncode == 1 and "preflight /encode" in done.stdout
+
+
+def test_doctor_names_each_cors_mistake_of_a_misconfigured_server() -> None:
+    from aiohttp import web
+
+    async def sloppy(request: web.Request) -> web.Response:
+        # CORS for the wrong origin, a header missing, and no CORS on POST answers.
+        headers = {
+            "Access-Control-Allow-Origin": "http://localhost:8080",
+            "Access-Control-Allow-Methods": "GET",
+            "Access-Control-Allow-Headers": "content-type",
+        }
+        if request.method == "OPTIONS":
+            return web.Response(status=204, headers=headers)
+        return web.json_response({"payloads": []})  # drops every payload
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", sloppy)
+    bad = BackgroundApp(app)
+    try:
+        report = workbench.check_codec_server(
+            bad.url, origin="https://cloud.temporal.io", auth=TOKEN
+        )
+    finally:
+        bad.stop()
+    text = str(report)
+    assert not report.ok
+    assert (
+        "Access-Control-Allow-Origin is 'http://localhost:8080', not 'https://cloud.temporal.io'"
+        in text
+    )
+    assert "Access-Control-Allow-Methods (GET) lacks POST" in text
+    assert (
+        "Access-Control-Allow-Headers lacks x-namespace, authorization, authorization-extras"
+        in text
+    )
+    assert "no Access-Control-Allow-Private-Network" in text
+    assert "returned 0 payload(s) for 3 sent" in text
+    assert "does not check it" in text  # accepted a request without Authorization
+    assert "https:// endpoints only" in text
+    assert "wb-codec-token" not in text and "wb-codec-token" not in report._repr_html_()
+    unreachable = workbench.check_codec_server(f"http://127.0.0.1:{free_port()}")
+    assert not unreachable.ok and unreachable.checks[0].name == "reachable"

@@ -122,7 +122,8 @@ def decode_unchanged_on_error(
             out.append(d.payload)
         else:
             out.append(original)
-            failed += 1
+            # A payload without any encoding was never a codec's: passed on, not a failure.
+            failed += "encoding" in original.metadata
     return out, failed
 
 
