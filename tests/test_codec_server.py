@@ -38,6 +38,7 @@ from workflows_history import ChildWorkflow
 
 import workbench
 from workbench import codecs
+from workbench.codecs.config import load_codec_file
 from workbench.server import CodecServer
 
 KEY = os.urandom(32)
@@ -73,7 +74,8 @@ class UiWorld:
 
     @property
     def page(self) -> str:
-        return f"{self.ui_origin}/namespaces/default/workflows/{self.workflow_id}/{self.run_id}/history"
+        workflow = f"{self.workflow_id}/{self.run_id}"
+        return f"{self.ui_origin}/namespaces/default/workflows/{workflow}/history"
 
 
 async def _run_encrypted_workflow(address: str) -> tuple[str, str]:
@@ -604,3 +606,173 @@ def test_doctor_names_each_cors_mistake_of_a_misconfigured_server() -> None:
     assert "wb-codec-token" not in text and "wb-codec-token" not in report._repr_html_()
     unreachable = workbench.check_codec_server(f"http://127.0.0.1:{free_port()}")
     assert not unreachable.ok and unreachable.checks[0].name == "reachable"
+
+
+# -- codec files and the shell command ----------------------------------------------------------
+
+
+def test_codec_file_key_ring_from_env_file_and_text_with_namespaces(tmp_path: Path) -> None:
+    (tmp_path / "b.key").write_bytes(OTHER_KEY)
+    keys = tmp_path / "keys.toml"
+    keys.write_text(
+        f"""
+compression = "zlib"
+[encryption]
+encrypt_key_id = "key-a"
+[encryption.keys]
+key-a = {{ env = "WB_TEST_KEY_A" }}
+key-hex = "{os.urandom(32).hex()}"
+
+[namespaces.orders.encryption.keys]
+key-z = {{ file = "b.key" }}
+"""
+    )
+    loaded = load_codec_file(keys, env={"WB_TEST_KEY_A": base64.b64encode(KEY).decode()})
+    assert set(loaded) == {None, "orders"}
+    assert [c.name for c in loaded[None].codecs] == ["aes-gcm", "zlib"]
+    decoded = loaded["orders"].decode(encrypted("z", key_id="key-z"))
+    assert decoded[0].ok and decoded[0].payload.data == b'"z"'
+    # encode compresses then encrypts with key-a; the chain reads its own output
+    (sealed,) = loaded[None].encode(DataConverter.default.payload_converter.to_payloads(["v"]))
+    assert sealed.metadata["encryption-key-id"] == b"key-a"
+
+
+@pytest.mark.parametrize(
+    ("content", "env", "expected"),
+    [
+        (
+            '[encryption.keys]\nk1 = { env = "NOPE" }',
+            {},
+            r"\[encryption\]: key 'k1': environment variable NOPE is not set",
+        ),
+        ('[encryption.keys]\nk1 = "c2hvcnQ="', {}, r"\[encryption\]: key 'k1' is neither 64 hex"),
+        (
+            '[encryption.keys]\nk1 = { file = "missing.key" }',
+            {},
+            r"\[encryption\]: cannot read the key file of encryption key 'k1'",
+        ),
+        (
+            '[namespaces.pay.encryption]\nencrypt_key_id = "x"\nkeys = { k1 = { env = "K" } }',
+            {"K": "0" * 64},
+            r"\[namespaces.pay\] \[encryption\]: encrypt_key_id 'x' is not in",
+        ),
+        ('compression = "lz4"', {}, r"top level: compression = 'lz4'"),
+        ('colour = "blue"', {}, r"top level: unknown setting\(s\) colour"),
+        ("", {}, "defines no codec"),
+        ("[encryption", {}, "not valid TOML"),
+    ],
+)
+def test_codec_file_errors_name_file_section_and_key_id_never_the_key(
+    tmp_path: Path, content: str, env: dict[str, str], expected: str
+) -> None:
+    keys = tmp_path / "keys.toml"
+    keys.write_text(content)
+    with pytest.raises(workbench.SettingsError, match=expected) as caught:
+        load_codec_file(keys, env=env)
+    assert str(keys) in str(caught.value)
+    assert "0" * 64 not in str(caught.value) and "c2hvcnQ" not in str(caught.value)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[str], timeout: float = 30.0) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.communicate()
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"serve-codec did not listen on {port}")
+
+
+def test_serve_codec_command_with_key_file_auth_env_and_two_workers(tmp_path: Path) -> None:
+    keys = tmp_path / "keys.toml"
+    keys.write_text('[encryption.keys]\nkey-a = { env = "WB_TEST_KEY_A" }\n')
+    port = free_port()
+    env = {**os.environ, "WB_TEST_KEY_A": KEY.hex(), "WB_TEST_AUTH": TOKEN}
+    argv = [
+        sys.executable,
+        "-m",
+        "workbench.cli",
+        "serve-codec",
+        "--port",
+        str(port),
+        "--key-file",
+        str(keys),
+        "--auth-env",
+        "WB_TEST_AUTH",
+        "--origin",
+        "http://localhost:8233",
+        "--workers",
+        "2",
+    ]
+    process = subprocess.Popen(
+        argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        _wait_for_port(port, process)
+        url = f"http://127.0.0.1:{port}"
+        body = json.dumps({"payloads": as_json(encrypted({"from": "shell"}))}).encode()
+        for _ in range(8):  # connections are spread over both workers
+            answer = call(url, "POST", "/decode", body, {**JSON, "Authorization": TOKEN})
+            assert answer.status == 200 and value_of(answer.json()["payloads"][0]) == {
+                "from": "shell"
+            }
+        assert call(url, "POST", "/decode", body, JSON).status == 401
+        report = workbench.check_codec_server(url, origin="http://localhost:8233", auth=TOKEN)
+        assert report.ok, str(report)
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "2 worker(s)" in output and "POST /decode 200" in output
+    assert KEY.hex() not in output and "wb-codec-token" not in output
+    # A bad setting is reported before anything listens, with the exit status 2.
+    refused = subprocess.run(
+        [*argv[:4], "--host", "0.0.0.0", "--key-file", str(keys)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2 and "without auth" in refused.stderr
+    missing = subprocess.run(
+        [*argv[:4], "--key-file", str(keys)],
+        env={**os.environ},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert missing.returncode == 2 and "WB_TEST_KEY_A is not set" in missing.stderr
+
+
+def test_tls_serves_https_and_refuses_a_key_that_does_not_match(certs: Any) -> None:
+    import ssl
+    import urllib.request
+
+    with workbench.serve_codec(
+        chain(),
+        tls_cert=certs.server_cert,
+        tls_key=certs.server_key,
+        auth=TOKEN,
+        origins=["https://cloud.temporal.io"],
+    ) as srv:
+        assert srv.url.startswith("https://")
+        assert "Pass the user access token: on" in srv.ui_instructions()
+        context = ssl.create_default_context(cafile=str(certs.ca_cert))
+        context.check_hostname = False  # the cert names tls-sample, we dial 127.0.0.1
+        request = urllib.request.Request(
+            srv.url + "/decode",
+            data=json.dumps({"payloads": as_json(encrypted("over tls"))}).encode(),
+            headers={**JSON, "Authorization": TOKEN},
+        )
+        with urllib.request.urlopen(request, context=context, timeout=30) as answer:
+            assert value_of(json.load(answer)["payloads"][0]) == "over tls"
+        report = workbench.check_codec_server(
+            srv.url, origin="https://cloud.temporal.io", auth=TOKEN, ssl_context=context
+        )
+        assert report.ok, str(report)
+        assert "https" not in {c.name for c in report.checks}  # no https warning
+    with pytest.raises(workbench.SettingsError, match="key must match"):
+        workbench.serve_codec(chain(), tls_cert=certs.server_cert, tls_key=certs.mismatched_key)
