@@ -776,3 +776,50 @@ def test_tls_serves_https_and_refuses_a_key_that_does_not_match(certs: Any) -> N
         assert "https" not in {c.name for c in report.checks}  # no https warning
     with pytest.raises(workbench.SettingsError, match="key must match"):
         workbench.serve_codec(chain(), tls_cert=certs.server_cert, tls_key=certs.mismatched_key)
+
+
+# -- a bounded load ---------------------------------------------------------------------------------
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def test_64_clients_for_10_seconds_no_errors_flat_memory(server: CodecServer) -> None:
+    import aiohttp
+
+    body = json.dumps({"payloads": as_json(encrypted({"order": "o-1", "amount": 20.5}))}).encode()
+    failures: list[str] = []
+    rss: list[float] = []
+    done = 0
+
+    async def client(session: aiohttp.ClientSession, until: float) -> None:
+        nonlocal done
+        while time.monotonic() < until:
+            async with session.post(
+                server.url + "/default/decode",
+                data=body,
+                headers={**JSON, "Origin": "http://localhost:8233"},
+            ) as answer:
+                payload = await answer.read()
+                if answer.status != 200 or b"binary/encrypted" in payload:
+                    failures.append(f"{answer.status} {payload[:80]!r}")
+            done += 1
+
+    async def load() -> None:
+        start = time.monotonic()
+        connector = aiohttp.TCPConnector(limit=64)
+        async with aiohttp.ClientSession(connector=connector) as session:
+            tasks = [asyncio.ensure_future(client(session, start + 10)) for _ in range(64)]
+            for second in range(10):
+                await asyncio.sleep(max(0.0, start + second + 1 - time.monotonic()))
+                rss.append(_rss_mib())
+            await asyncio.gather(*tasks)
+
+    asyncio.run(load())
+    assert not failures, failures[:5]
+    assert done > 1000 and not server.stats.errors
+    assert server.stats.requests == done
+    # Flat: after the first seconds (warm-up, buffers), memory stops growing.
+    assert max(rss[3:]) - rss[2] < 20, rss

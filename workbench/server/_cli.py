@@ -34,6 +34,7 @@ class _Options:
     tls_key: str | None
     allow_unauthenticated: bool
     reuse_port: bool
+    log_level: str = "info"
 
 
 def _build(options: _Options) -> tuple[Any, Any]:
@@ -86,14 +87,20 @@ def _serve_one(options: _Options) -> None:
     )
 
 
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper()), format="%(asctime)s [%(process)d] %(message)s"
+    )
+
+
 def _worker(options: _Options) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(message)s")
+    _setup_logging(options.log_level)
     with contextlib.suppress(KeyboardInterrupt):
         _serve_one(options)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s [%(process)d] %(message)s")
+    _setup_logging(args.log_level)
     if args.workers < 1:
         print("workbench serve-codec: --workers must be at least 1", file=sys.stderr)
         return 2
@@ -114,6 +121,7 @@ def _serve(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
         allow_unauthenticated=args.allow_unauthenticated,
         reuse_port=args.workers > 1,
+        log_level=args.log_level,
     )
     try:
         _build(options)  # check everything once, before any worker starts
@@ -210,6 +218,12 @@ def add_commands(sub: Any) -> None:
         "--allow-unauthenticated",
         action="store_true",
         help="allow a non-loopback --host without --auth-env (a proxy in front checks)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="info logs one line per request (never payloads or credentials); warning: errors only",
     )
     serve.set_defaults(func=_serve)
     check = sub.add_parser(

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sys
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 from google.protobuf import json_format
-from temporalio.api.common.v1 import Payload
+from temporalio.api.common.v1 import Payload, Payloads
 
 __all__ = ["BadBody", "dump_payloads", "parse_payloads"]
 
@@ -30,11 +31,22 @@ class BadBody(ValueError):
     with the 400 (it never quotes the body: it may hold secrets)."""
 
 
+if sys.version_info >= (3, 11):
+
+    def _strict_b64(text: str) -> bytes:
+        return binascii.a2b_base64(text, strict_mode=True)
+
+else:  # pragma: no cover
+
+    def _strict_b64(text: str) -> bytes:
+        return base64.b64decode(text, validate=True)
+
+
 def _b64(value: Any, where: str) -> bytes:
     if not isinstance(value, str):
         raise BadBody(f"{where} is not a base64 string")
     try:
-        return base64.b64decode(value, validate=True)
+        return _strict_b64(value)
     except (binascii.Error, ValueError):
         pass
     # Proto3 JSON readers also accept the URL-safe alphabet and missing padding.
@@ -62,26 +74,61 @@ def parse_payloads(body: bytes) -> list[Payload]:
         return []  # `{}`: Go's encoding/json spelling of an empty list
     if not isinstance(items, list):
         raise BadBody("'payloads' is not a list")
-    out: list[Payload] = []
+    # The payloads are written straight into the protobuf wire format of ``Payloads`` and
+    # parsed by protobuf's C code in one call: several times faster than building each
+    # Payload from Python. Metadata nearly always repeats within a request (encoding, key
+    # id): each distinct metadata is encoded once.
+    wire: list[bytes] = []
+    shapes: dict[tuple[tuple[str, Any], ...], bytes] = {}
+    special: dict[int, Payload] = {}
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise BadBody(f"payload {index} is not an object")
         if not _PLAIN_KEYS.issuperset(item):
-            out.append(_parse_full(item, index))
+            special[index] = _parse_full(item, index)
+            wire.append(b"\x0a\x00")  # an empty payload, replaced below
             continue
         metadata = item.get("metadata") or {}
         if not isinstance(metadata, dict):
             raise BadBody(f"payload {index}: 'metadata' is not an object")
-        data = item.get("data")
-        out.append(
-            Payload(
+        try:
+            shape: tuple[tuple[str, Any], ...] | None = tuple(metadata.items())
+            head = shapes.get(shape)  # type: ignore[arg-type]
+        except TypeError:  # an unhashable value (a list, an object): reported just below
+            shape, head = None, None
+        if head is None:
+            head = Payload(
                 metadata={
                     k: _b64(v, f"payload {index}: metadata {k!r}") for k, v in metadata.items()
-                },
-                data=b"" if data is None else _b64(data, f"payload {index}: 'data'"),
-            )
-        )
+                }
+            ).SerializeToString()
+            if shape is not None and len(shapes) < 64:
+                shapes[shape] = head
+        data = item.get("data")
+        if data is None:
+            body_bytes = head
+        else:
+            raw = _b64(data, f"payload {index}: 'data'")
+            body_bytes = head + b"\x12" + _varint(len(raw)) + raw
+        wire.append(b"\x0a" + _varint(len(body_bytes)) + body_bytes)
+    out = list(Payloads.FromString(b"".join(wire)).payloads)
+    for index, payload in special.items():
+        out[index] = payload
     return out
+
+
+def _varint(n: int) -> bytes:
+    if n < 0x80:
+        return _SMALL[n]
+    out = bytearray()
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+_SMALL = [bytes((n,)) for n in range(0x80)]
 
 
 def _parse_full(item: dict[str, Any], index: int) -> Payload:
@@ -97,7 +144,8 @@ def _parse_full(item: dict[str, Any], index: int) -> Payload:
 def dump_payloads(payloads: Sequence[Payload]) -> bytes:
     """Proto3 JSON (camelCase) of ``Payloads``; ``metadata`` and ``data`` are always present,
     even when empty, because the Web UI base64-decodes every value it is given."""
-    b64 = base64.b64encode
+    b2a = binascii.b2a_base64
+    texts: dict[bytes, str] = {}  # metadata values repeat (encodings): encoded once
     items: list[dict[str, Any]] = []
     for p in payloads:
         if p.external_payloads:
@@ -105,9 +153,12 @@ def dump_payloads(payloads: Sequence[Payload]) -> bytes:
             item.setdefault("metadata", {})
             item.setdefault("data", "")
         else:
-            item = {
-                "metadata": {k: b64(v).decode("ascii") for k, v in p.metadata.items()},
-                "data": b64(p.data).decode("ascii"),
-            }
+            metadata = {}
+            for k, v in p.metadata.items():
+                text = texts.get(v)
+                if text is None:
+                    text = texts[v] = b2a(v, newline=False).decode("ascii")
+                metadata[k] = text
+            item = {"metadata": metadata, "data": b2a(p.data, newline=False).decode("ascii")}
         items.append(item)
     return orjson.dumps({"payloads": items})
