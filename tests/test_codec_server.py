@@ -117,7 +117,7 @@ def server() -> Iterator[CodecServer]:
         yield srv
 
 
-# -- plain HTTP, as the clients send it ---------------------------------------------------------
+# -- plain HTTP, as the clients send it -------------------------------------------------------
 
 
 @dataclass
@@ -181,7 +181,7 @@ def value_of(entry: dict[str, Any]) -> Any:
     return DataConverter.default.payload_converter.from_payloads([payload])[0]
 
 
-# -- the real temporal CLI ------------------------------------------------------------------------
+# -- the real temporal CLI --------------------------------------------------------------------
 
 
 def test_cli_prints_plaintext_through_our_server(
@@ -243,7 +243,7 @@ def test_cli_with_a_wrong_token_fails_with_401(world: UiWorld) -> None:
     assert stats.payloads == 0
 
 
-# -- the real Web UI in Chromium ----------------------------------------------------------------
+# -- the real Web UI in Chromium --------------------------------------------------------------
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -305,7 +305,7 @@ def test_web_ui_shows_the_decrypted_input_and_the_codec_error_when_cors_is_wrong
             browser.close()
 
 
-# -- the protocol, as the clients spell it --------------------------------------------------------
+# -- the protocol, as the clients spell it ----------------------------------------------------
 
 
 def test_both_spellings_int64_forms_empty_body_unknown_fields_count_and_order(
@@ -503,7 +503,7 @@ def test_decode_only_safe_bind_and_bad_settings() -> None:
         call(srv.url, "POST", "/decode", b"{}", JSON)
 
 
-# -- the codec doctor ---------------------------------------------------------------------------
+# -- the codec doctor -------------------------------------------------------------------------
 
 
 def test_doctor_passes_our_server_and_exits_zero(server: CodecServer) -> None:
@@ -608,7 +608,7 @@ def test_doctor_names_each_cors_mistake_of_a_misconfigured_server() -> None:
     assert not unreachable.ok and unreachable.checks[0].name == "reachable"
 
 
-# -- codec files and the shell command ----------------------------------------------------------
+# -- codec files and the shell command --------------------------------------------------------
 
 
 def test_codec_file_key_ring_from_env_file_and_text_with_namespaces(tmp_path: Path) -> None:
@@ -625,10 +625,21 @@ key-hex = "{os.urandom(32).hex()}"
 
 [namespaces.orders.encryption.keys]
 key-z = {{ file = "b.key" }}
+
+[namespaces.legacy.remote]
+endpoint = "https://codec.example.com/{{namespace}}"
+auth = {{ env = "WB_TEST_CODEC_AUTH" }}
 """
     )
-    loaded = load_codec_file(keys, env={"WB_TEST_KEY_A": base64.b64encode(KEY).decode()})
-    assert set(loaded) == {None, "orders"}
+    env = {
+        "WB_TEST_KEY_A": base64.b64encode(KEY).decode(),
+        "WB_TEST_CODEC_AUTH": "Bearer remote-secret-42",
+    }
+    loaded = load_codec_file(keys, env=env)
+    assert set(loaded) == {None, "orders", "legacy"}
+    (remote,) = loaded["legacy"].codecs
+    assert isinstance(remote, codecs.Remote) and remote.endpoint.endswith("/{namespace}")
+    assert "remote-secret" not in repr(loaded["legacy"])
     assert [c.name for c in loaded[None].codecs] == ["aes-gcm", "zlib"]
     decoded = loaded["orders"].decode(encrypted("z", key_id="key-z"))
     assert decoded[0].ok and decoded[0].payload.data == b'"z"'
@@ -660,6 +671,12 @@ key-z = {{ file = "b.key" }}
         ('colour = "blue"', {}, r"top level: unknown setting\(s\) colour"),
         ("", {}, "defines no codec"),
         ("[encryption", {}, "not valid TOML"),
+        (
+            '[remote]\nendpoint = "ftp://x"',
+            {},
+            r"\[remote\]: codec endpoint 'ftp://x' is not an http",
+        ),
+        ('[remote]\nendpoint = "http://x"\ntimeout = "soon"', {}, r"\[remote\]: timeout = 'soon'"),
     ],
 )
 def test_codec_file_errors_name_file_section_and_key_id_never_the_key(
@@ -778,7 +795,7 @@ def test_tls_serves_https_and_refuses_a_key_that_does_not_match(certs: Any) -> N
         workbench.serve_codec(chain(), tls_cert=certs.server_cert, tls_key=certs.mismatched_key)
 
 
-# -- a bounded load ---------------------------------------------------------------------------------
+# -- a bounded load ---------------------------------------------------------------------------
 
 
 def _rss_mib() -> float:
@@ -823,3 +840,40 @@ def test_64_clients_for_10_seconds_no_errors_flat_memory(server: CodecServer) ->
     assert server.stats.requests == done
     # Flat: after the first seconds (warm-up, buffers), memory stops growing.
     assert max(rss[3:]) - rss[2] < 20, rss
+
+
+# -- in a notebook ----------------------------------------------------------------------------
+
+
+def test_session_serve_codec_inside_a_running_loop_like_a_kernel(world: UiWorld) -> None:
+    """A Jupyter kernel runs its own asyncio loop: the server must start and answer from a
+    cell (synchronous code on that loop's thread) and leave that loop alone."""
+    import aiohttp
+
+    body = json.dumps({"payloads": as_json(encrypted("from a cell"))}).encode()
+
+    async def cell() -> Any:
+        with workbench.connect(world.dev.address, "default", env={}, codec=chain()) as s:
+            srv = s.serve_codec(origins=["http://localhost:8233"])
+            try:
+                shown = srv._repr_html_()
+                assert srv.url in shown and "Codec Server endpoint" in shown
+                async with (
+                    aiohttp.ClientSession() as session,
+                    session.post(srv.url + "/decode", data=body, headers=JSON) as answer,
+                ):
+                    return json.loads(await answer.read())
+            finally:
+                srv.stop()
+
+    answer = asyncio.run(cell())
+    assert value_of(answer["payloads"][0]) == "from a cell"
+
+
+def test_a_server_left_running_is_stopped_at_interpreter_exit() -> None:
+    script = "import workbench\nsrv = workbench.serve_codec(None)\nprint(srv.url, flush=True)\n"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("http://127.0.0.1:")

@@ -225,9 +225,10 @@ class _Reader:
                 auth_text = auth_text.read_text().strip()
             except OSError as err:
                 raise self.error(where, f"auth file: {err.strerror or err}") from None
+        timeout = value.get("timeout", 30)
+        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+            raise self.error(where, f"timeout = {timeout!r}: give a number of seconds")
         try:
-            return Remote(
-                value["endpoint"], auth=auth_text, timeout=float(value.get("timeout", 30))
-            )
+            return Remote(value["endpoint"], auth=auth_text, timeout=float(timeout))
         except CodecError as err:
             raise self.error(where, err.message) from None

@@ -42,19 +42,20 @@ else:  # pragma: no cover
         return base64.b64decode(text, validate=True)
 
 
-def _b64(value: Any, where: str) -> bytes:
-    if not isinstance(value, str):
-        raise BadBody(f"{where} is not a base64 string")
-    try:
-        return _strict_b64(value)
-    except (binascii.Error, ValueError):
-        pass
-    # Proto3 JSON readers also accept the URL-safe alphabet and missing padding.
-    text = value.replace("-", "+").replace("_", "/")
-    try:
-        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
-    except (binascii.Error, ValueError):
-        raise BadBody(f"{where} is not valid base64") from None
+def _b64(value: Any, index: int, field: str) -> bytes:
+    """Bytes of a base64 value of payload ``index``; ``field`` names it in the error."""
+    if isinstance(value, str):
+        try:
+            return _strict_b64(value)
+        except (binascii.Error, ValueError):
+            pass
+        # Proto3 JSON readers also accept the URL-safe alphabet and missing padding.
+        text = value.replace("-", "+").replace("_", "/")
+        try:
+            return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+        except (binascii.Error, ValueError):
+            raise BadBody(f"payload {index}: {field} is not valid base64") from None
+    raise BadBody(f"payload {index}: {field} is not a base64 string")
 
 
 def parse_payloads(body: bytes) -> list[Payload]:
@@ -78,6 +79,7 @@ def parse_payloads(body: bytes) -> list[Payload]:
     # parsed by protobuf's C code in one call: several times faster than building each
     # Payload from Python. Metadata nearly always repeats within a request (encoding, key
     # id): each distinct metadata is encoded once.
+    strict_b64, small, varint = _strict_b64, _SMALL, _varint
     wire: list[bytes] = []
     shapes: dict[tuple[tuple[str, Any], ...], bytes] = {}
     special: dict[int, Payload] = {}
@@ -98,9 +100,7 @@ def parse_payloads(body: bytes) -> list[Payload]:
             shape, head = None, None
         if head is None:
             head = Payload(
-                metadata={
-                    k: _b64(v, f"payload {index}: metadata {k!r}") for k, v in metadata.items()
-                }
+                metadata={k: _b64(v, index, f"metadata {k!r}") for k, v in metadata.items()}
             ).SerializeToString()
             if shape is not None and len(shapes) < 64:
                 shapes[shape] = head
@@ -108,9 +108,14 @@ def parse_payloads(body: bytes) -> list[Payload]:
         if data is None:
             body_bytes = head
         else:
-            raw = _b64(data, f"payload {index}: 'data'")
-            body_bytes = head + b"\x12" + _varint(len(raw)) + raw
-        wire.append(b"\x0a" + _varint(len(body_bytes)) + body_bytes)
+            try:
+                raw = strict_b64(data)  # the common case, without a call per payload
+            except (binascii.Error, ValueError, TypeError):
+                raw = _b64(data, index, "'data'")
+            size = len(raw)
+            body_bytes = head + b"\x12" + (small[size] if size < 0x80 else varint(size)) + raw
+        size = len(body_bytes)
+        wire.append(b"\x0a" + (small[size] if size < 0x80 else varint(size)) + body_bytes)
     out = list(Payloads.FromString(b"".join(wire)).payloads)
     for index, payload in special.items():
         out[index] = payload
@@ -118,8 +123,11 @@ def parse_payloads(body: bytes) -> list[Payload]:
 
 
 def _varint(n: int) -> bytes:
+    """Protobuf's base-128 varint of a length."""
     if n < 0x80:
         return _SMALL[n]
+    if n < 0x4000:  # most payloads: two bytes, without a loop
+        return bytes(((n & 0x7F) | 0x80, n >> 7))
     out = bytearray()
     while n >= 0x80:
         out.append((n & 0x7F) | 0x80)
