@@ -105,7 +105,7 @@ def _serve(args: argparse.Namespace) -> int:
         print("workbench serve-codec: --workers must be at least 1", file=sys.stderr)
         return 2
     port = args.port
-    if port == 0 and args.workers > 1:
+    if port == 0:  # a free port chosen here, so that it can be printed and shared by workers
         from ..devserver import free_port
 
         port = free_port(args.host)
