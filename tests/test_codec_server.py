@@ -393,6 +393,23 @@ def test_bad_requests_get_a_reason_and_the_server_keeps_serving(
     assert again.status == 200 and value_of(again.json()["payloads"][0]) == "still here"
 
 
+def test_a_path_cannot_forge_a_log_line(
+    server: CodecServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="workbench.server")
+    call(
+        server.url,
+        "POST",
+        "/x%0Afake%20line/decode",
+        b"{}",
+        {**JSON, "Authorization": "Bearer zz-1"},
+    )
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "workbench.server"]
+    assert "\n" not in line and "POST /x%0Afake%20line/decode 200" in line
+    assert "namespace=x\\nfake line" in line  # the namespace read from the path, escaped
+    assert "zz-1" not in line
+
+
 def test_body_limit_413_and_settable() -> None:
     with workbench.serve_codec(chain(), max_body=64 * 1024) as srv:
         big = json.dumps({"payloads": [item("json/plain", b"x" * 100_000)]}).encode()

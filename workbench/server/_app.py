@@ -104,6 +104,11 @@ def _segments(raw_path: str) -> list[str]:
     return [urllib.parse.unquote(s) for s in path.split("/") if s]
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped (a namespace read from the path is decoded)."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def decode_unchanged_on_error(
     chain: Chain, payloads: Sequence[Payload]
 ) -> tuple[list[Payload], int]:
@@ -259,23 +264,27 @@ class _Handler:
                 self.counters.errors["internal"] += 1
             # The type only: a codec's message might quote what it was decoding.
             log.error(
-                "internal error %s on %s %s", type(err).__name__, request.method, request.path
+                "internal error %s on %s %s",
+                type(err).__name__,
+                request.method,
+                request.raw_path.split("?", 1)[0],
             )
             response = web.Response(status=500, text=f"internal error ({type(err).__name__})\n")
         response.headers.update(self.cors_headers(request))
         with self.counters.lock:
             self.counters.requests += 1
             self.counters.payloads += count
-        # Never the body, the query string or any header value but Origin and X-Namespace.
+        # Never the body, the query string or any header value but Origin and X-Namespace;
+        # the path as sent (still percent-encoded: a decoded %0A would forge a log line).
         log.info(
             "%s %s %d payloads=%d %.1fms origin=%s namespace=%s",
             request.method,
-            request.path,
+            request.raw_path.split("?", 1)[0],
             response.status,
             count,
             (time.perf_counter() - started) * 1000,
             request.headers.get("Origin", "-"),
-            namespace or "-",
+            _printable(namespace or "-"),
         )
         return response
 
@@ -323,5 +332,7 @@ def build_app(config: ServerConfig, counters: _Counters | None = None) -> web.Ap
     handler = _Handler(config, counters or _Counters())
     # client_max_size: aiohttp stops reading a body past it (413), even a chunked one.
     app = web.Application(client_max_size=config.max_body)
-    app.router.add_route("*", "/{tail:.*}", handler.handle)
+    # [\s\S]: every path, even one whose decoded form holds a newline (%0A), reaches the
+    # handler (and gets its CORS headers), not aiohttp's bare 404.
+    app.router.add_route("*", r"/{tail:[\s\S]*}", handler.handle)
     return app
