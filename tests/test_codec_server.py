@@ -268,7 +268,7 @@ def _page_text(page: Any, wanted: str, timeout: float = 45.0) -> str:
     return text
 
 
-def test_web_ui_shows_the_decrypted_input_and_the_codec_error_when_cors_is_wrong(
+def test_web_ui_decrypts_shows_the_codec_error_when_cors_is_wrong_and_takes_ui_instructions(
     world: UiWorld,
 ) -> None:
     from playwright.sync_api import sync_playwright
@@ -302,6 +302,23 @@ def test_web_ui_shows_the_decrypted_input_and_the_codec_error_when_cors_is_wrong
             assert "Codec Server could not connect" in text, text[:2000]
             assert SECRET_SKU not in text
             assert refused >= 1
+            # What ui_instructions() says to enter, entered in the UI's own settings dialog: a
+            # browser setting that overrides the cluster's (still misconfigured) endpoint.
+            with workbench.serve_codec(chain(), origins=[world.ui_origin]) as srv:
+                told = dict(line.split(": ", 1) for line in srv.ui_instructions().splitlines())
+                # The top bar's Codec Server button ("...is configured" when the cluster has one).
+                page.locator('[data-testid^="data-encoder-status"]').click()
+                page.get_by_text("Use my browser setting and ignore Cluster-level setting").click()
+                page.get_by_placeholder("Paste your endpoint here").fill(
+                    told["Codec Server browser endpoint"]
+                )
+                assert told["Pass the user access token"].startswith("off")
+                page.get_by_role("button", name="Apply").click()
+                page.goto(world.page)
+                text = _page_text(page, SECRET_SKU)
+                page.screenshot(path=str(ARTIFACTS / "web-ui-browser-setting.png"), full_page=True)
+                assert SECRET_SKU in text, text[:2000]
+                assert srv.stats.payloads >= 1
         finally:
             browser.close()
 
@@ -875,7 +892,7 @@ def test_session_serve_codec_inside_a_running_loop_like_a_kernel(world: UiWorld)
             srv = s.serve_codec(origins=["http://localhost:8233"])
             try:
                 shown = srv._repr_html_()
-                assert srv.url in shown and "Codec Server endpoint" in shown
+                assert srv.url in shown and "Codec Server browser endpoint" in shown
                 async with (
                     aiohttp.ClientSession() as session,
                     session.post(srv.url + "/decode", data=body, headers=JSON) as answer,

@@ -280,23 +280,25 @@ class CodecServer:
         return list(self._config.codecs)
 
     def ui_instructions(self) -> str:
-        """What to enter in the Web UI's codec server settings (and the CLI's flags) to use this
-        server, as plain text."""
+        """What to enter in the Web UI's codec settings (the Codec Server icon of its top bar)
+        and in the CLI's flags to use this server, as plain text, one ``label: value`` a line.
+        """
         https = self.url.startswith("https://")
         auth = bool(self._config.auth)
+        if not https:
+            token = "off (the UI sends tokens to https:// endpoints only)"
+        elif auth:
+            token = "on (this server checks the Authorization header)"
+        else:
+            token = "off (this server checks no token)"
         origins = ", ".join(self.origins) or "none (browsers are refused: pass origins=)"
         lines = [
-            f"Codec Server endpoint: {self.url}",
-            "Pass the user access token: "
-            + (
-                "on (this server checks the Authorization header)"
-                if https and auth
-                else "off (the UI sends tokens to https:// endpoints only)"
-                if not https
-                else "off (this server checks no token)"
-            ),
+            "Web UI: the Codec Server icon (top bar) > Use my browser setting and ignore "
+            "Cluster-level setting",
+            f"Codec Server browser endpoint: {self.url}",
+            f"Pass the user access token: {token}",
             "Include cross-origin credentials: off (on only if a proxy in front needs cookies)",
-            f"Browser origins allowed: {origins}",
+            f"Open the Web UI at (allowed origins): {origins}",
             f"CLI: temporal workflow show -w ID --codec-endpoint {self.url}"
             + (' --codec-auth "$CODEC_AUTH"' if auth else ""),
         ]
