@@ -81,7 +81,7 @@ def parse_payloads(body: bytes) -> list[Payload]:
     # id): each distinct metadata is encoded once.
     strict_b64, small, varint = _strict_b64, _SMALL, _varint
     wire: list[bytes] = []
-    shapes: dict[tuple[tuple[str, Any], ...], bytes] = {}
+    shapes = _SHAPES
     special: dict[int, Payload] = {}
     for index, item in enumerate(items):
         if not isinstance(item, dict):
@@ -102,7 +102,9 @@ def parse_payloads(body: bytes) -> list[Payload]:
             head = Payload(
                 metadata={k: _b64(v, index, f"metadata {k!r}") for k, v in metadata.items()}
             ).SerializeToString()
-            if shape is not None and len(shapes) < 64:
+            if shape is not None:
+                if len(shapes) >= _MAX_SHAPES:
+                    shapes.clear()  # bounded: a client cannot grow it without end
                 shapes[shape] = head
         data = item.get("data")
         if data is None:
@@ -137,6 +139,12 @@ def _varint(n: int) -> bytes:
 
 
 _SMALL = [bytes((n,)) for n in range(0x80)]
+
+# Metadata as sent (base64 text) -> its protobuf encoding, kept across requests: the UI sends
+# one payload per request, all with the same few encodings and key ids. Metadata holds no
+# secrets (encodings, key ids, message types); replaced and read under the GIL.
+_SHAPES: dict[tuple[tuple[str, Any], ...], bytes] = {}
+_MAX_SHAPES = 256
 
 
 def _parse_full(item: dict[str, Any], index: int) -> Payload:
