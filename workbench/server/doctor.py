@@ -74,6 +74,7 @@ class CodecReport:
         return [c for c in self.checks if c.status == FAIL]
 
     def add(self, name: str, status: str, detail: str) -> None:
+        """Record one finding (``status``: ``"ok"``, ``"warn"``, ``"fail"`` or ``"info"``)."""
         self.checks.append(CodecCheck(name, status, detail))
 
     def __str__(self) -> str:
@@ -264,7 +265,14 @@ def _check(
             "only the CLI can authenticate to this endpoint",
         )
     # -- the browser's preflights ------------------------------------------------------------
-    if origin is not None:
+    if origin is None:
+        report.add(
+            "browser",
+            INFO,
+            "CORS not checked: give the Web UI's origin (origin=, --origin) to check what a "
+            "browser needs",
+        )
+    else:
         origin = origin.rstrip("/")
         wanted = list(_NEEDED_HEADERS) + (list(_TOKEN_HEADERS) if auth is not None else [])
         origin_host = urllib.parse.urlsplit(origin).hostname
