@@ -86,6 +86,13 @@ class Server:
         )
         _wait(port, self.process)
 
+    def cpu(self) -> float:
+        """CPU seconds the server process has used (user + system): unlike wall time, barely
+        moved by other work on a shared machine."""
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(30)
@@ -225,9 +232,14 @@ def main() -> None:
             asyncio.run(_ui(server.url, one, 0.5))
         for run in range(args.runs):
             for name in ("ours", "peer"):
-                url = servers[name].url
-                record(f"batch_{name}", asyncio.run(_batches(url, big, args.requests, 1)))
-                record(f"ui_{name}", asyncio.run(_ui(url, one, args.seconds)))
+                server = servers[name]
+                cpu = server.cpu()
+                record(f"batch_{name}", asyncio.run(_batches(server.url, big, args.requests, 1)))
+                record(f"batchcpu_{name}", server.cpu() - cpu)
+                cpu = server.cpu()
+                ui = asyncio.run(_ui(server.url, one, args.seconds))
+                ui["cpu_per_request"] = (server.cpu() - cpu) / (ui["rps"] * args.seconds)
+                record(f"ui_{name}", ui)
             for name in ("ours", "ours2"):
                 url = servers[name].url
                 record(f"batch4_{name}", asyncio.run(_batches(url, big, args.requests, 4)))
@@ -246,8 +258,12 @@ def main() -> None:
                         ("ours", servers["ours"].url + "/{namespace}"),
                         ("peer", servers["peer"].url),
                     ):
+                        server = servers.get(name)
+                        cpu = server.cpu() if server else 0.0
                         seconds, events = _cli(binary, dev.address, run_id, endpoint)
                         cli.setdefault(name, []).append(seconds)
+                        if server:
+                            cli.setdefault(f"cpu_{name}", []).append(server.cpu() - cpu)
             finally:
                 dev.stop()
     finally:
@@ -277,6 +293,11 @@ def _report(
         n: {k: _median(results[f"ui_{n}"], lambda r, k=k: r[k]) for k in ("rps", "p50", "p99")}
         for n in ("ours", "peer", "ours2")
     }
+    batch_cpu = {n: _median(results[f"batchcpu_{n}"]) / payloads * 1e6 for n in ("ours", "peer")}
+    ui_cpu = {
+        n: _median(results[f"ui_{n}"], lambda r: r["cpu_per_request"]) * 1e6
+        for n in ("ours", "peer")
+    }
     lines = [
         "| pattern | ours | sample server (peer) | ours / peer |",
         "|---|---:|---:|---:|",
@@ -286,9 +307,13 @@ def _report(
         f"{ui['peer']['rps']:,.0f} | **{ui['ours']['rps'] / ui['peer']['rps']:.2f}x** |",
         f"| (2) p50 / p99 latency, ms | {ui['ours']['p50']:.1f} / {ui['ours']['p99']:.1f} | "
         f"{ui['peer']['p50']:.1f} / {ui['peer']['p99']:.1f} | |",
+        f"| (1) server CPU per payload, µs | {batch_cpu['ours']:.1f} | {batch_cpu['peer']:.1f} | "
+        f"**{batch_cpu['peer'] / batch_cpu['ours']:.2f}x** less |",
+        f"| (2) server CPU per request, µs | {ui_cpu['ours']:.0f} | {ui_cpu['peer']:.0f} | "
+        f"**{ui_cpu['peer'] / ui_cpu['ours']:.2f}x** less |",
     ]
     if cli:
-        eps = {n: events / statistics.median(v) for n, v in cli.items()}
+        eps = {n: events / statistics.median(cli[n]) for n in ("none", "ours", "peer")}
         lines.append(
             f"| (3) CLI `workflow show -o json --codec-endpoint`, {events:,} events, events/s | "
             f"{eps['ours']:,.0f} | {eps['peer']:,.0f} | **{eps['ours'] / eps['peer']:.2f}x** |"
@@ -296,6 +321,11 @@ def _report(
         lines.append(
             f"| (3) the CLI without a codec (fetch and print only), events/s | {eps['none']:,.0f} "
             "| | |"
+        )
+        cli_cpu = {n: statistics.median(cli[f"cpu_{n}"]) for n in ("ours", "peer")}
+        lines.append(
+            f"| (3) server CPU per CLI run, s | {cli_cpu['ours']:.2f} | {cli_cpu['peer']:.2f} | "
+            f"**{cli_cpu['peer'] / max(cli_cpu['ours'], 1e-9):.2f}x** less |"
         )
     lines += [
         "",

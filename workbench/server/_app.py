@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -136,9 +136,15 @@ def decode_unchanged_on_error(
 
 
 class _Handler:
-    def __init__(self, config: ServerConfig, counters: _Counters) -> None:
+    def __init__(
+        self,
+        config: ServerConfig,
+        counters: _Counters,
+        access_log: Callable[[str], None] | None = None,
+    ) -> None:
         self.config = config
         self.counters = counters
+        self.access_log = access_log
         self.any_origin = "*" in config.origins
         self.origins = frozenset(o.rstrip("/") for o in config.origins if o != "*")
         self.auth = [a.encode() for a in config.auth]
@@ -276,16 +282,17 @@ class _Handler:
             self.counters.payloads += count
         # Never the body, the query string or any header value but Origin and X-Namespace;
         # the path as sent (still percent-encoded: a decoded %0A would forge a log line).
-        log.info(
-            "%s %s %d payloads=%d %.1fms origin=%s namespace=%s",
-            request.method,
-            request.raw_path.split("?", 1)[0],
-            response.status,
-            count,
-            (time.perf_counter() - started) * 1000,
-            request.headers.get("Origin", "-"),
-            _printable(namespace or "-"),
-        )
+        if self.access_log is not None or log.isEnabledFor(logging.INFO):
+            line = (
+                f"{request.method} {request.raw_path.split('?', 1)[0]} {response.status} "
+                f"payloads={count} {(time.perf_counter() - started) * 1000:.1f}ms "
+                f"origin={request.headers.get('Origin', '-')} "
+                f"namespace={_printable(namespace or '-')}"
+            )
+            if self.access_log is not None:
+                self.access_log(line)
+            else:
+                log.info("%s", line)
         return response
 
     def too_large(self) -> _Refused:
@@ -327,9 +334,20 @@ class _Handler:
         return web.Response(body=answer, content_type="application/json"), count
 
 
-def build_app(config: ServerConfig, counters: _Counters | None = None) -> web.Application:
-    """The aiohttp application of a codec server (``counters`` collect its stats)."""
-    handler = _Handler(config, counters or _Counters())
+def build_app(
+    config: ServerConfig,
+    counters: _Counters | None = None,
+    access_log: Callable[[str], None] | None = None,
+) -> web.Application:
+    """The aiohttp application of a codec server.
+
+    Args:
+        config: What it serves.
+        counters: Where its stats are counted.
+        access_log: Takes the line of each request; ``None``: the ``workbench.server`` logger
+            at INFO (skipped cheaply when nobody listens, as in a default notebook kernel).
+    """
+    handler = _Handler(config, counters or _Counters(), access_log)
     # client_max_size: aiohttp stops reading a body past it (413), even a chunked one.
     app = web.Application(client_max_size=config.max_body)
     # [\s\S]: every path, even one whose decoded form holds a newline (%0A), reaches the
