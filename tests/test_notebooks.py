@@ -25,13 +25,13 @@ EXECUTED = [
     "01-connect.ipynb",
     "02-find-workflows.ipynb",
     "03-decode-encrypted-histories.ipynb",
+    "04-web-ui-decrypts.ipynb",
     "05-analyse.ipynb",
     "06-offline.ipynb",
 ]
 """Executed by :func:`test_notebook_runs_top_to_bottom`."""
 
 AFTER_MERGE = [
-    "04-web-ui-decrypts.ipynb",  # needs Session.serve_codec (the codec server, issue 12)
 ]
 """Written against APIs built on other branches: move each to EXECUTED once merged."""
 

@@ -408,6 +408,8 @@ def test_public_api_is_pinned() -> None:
         "NotFound",
         "QueryError",
         "ArgumentError",
+        "serve_codec",
+        "check_codec_server",
     }
     for name in workbench.__all__:
         assert hasattr(workbench, name), name

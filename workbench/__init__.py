@@ -11,6 +11,8 @@
 from __future__ import annotations
 
 import os as _os
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
 
 # grpc's C core reads its log level once, when grpc is first imported, and writes handshake
 # failures straight to the process's stderr, which ipykernel copies into notebook outputs. Set it
@@ -44,6 +46,26 @@ from .session import Session, connect
 from .settings import ConnectionSettings, TLSSettings
 from .workflows import ListingInterrupted, WorkflowDescription
 
+if _TYPE_CHECKING:
+    from .server import CodecReport, CodecServer
+
+
+def serve_codec(codec: _Any = None, **options: _Any) -> CodecServer:
+    """Serve a codec to the Temporal Web UI and CLI in the background (needs the ``server``
+    extra, aiohttp); see :func:`workbench.server.serve_codec` for the options."""
+    from .server import serve_codec as serve
+
+    return serve(codec, **options)
+
+
+def check_codec_server(url: str, **options: _Any) -> CodecReport:
+    """Check a codec server as the Web UI and CLI call it; see
+    :func:`workbench.server.check_codec_server` for the options."""
+    from .server import check_codec_server as check
+
+    return check(url, **options)
+
+
 __all__ = [
     "ArgumentError",
     "AuthError",
@@ -70,5 +92,7 @@ __all__ = [
     "WorkbenchError",
     "WorkflowDescription",
     "__version__",
+    "check_codec_server",
     "connect",
+    "serve_codec",
 ]

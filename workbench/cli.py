@@ -64,6 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--no-browser", action="store_true", help="do not open a browser tab")
     demo.add_argument("--no-schedule", action="store_true", help="no schedule starting new orders")
     demo.set_defaults(func=_demo)
+    from .server._cli import add_commands
+
+    add_commands(sub)
     args = parser.parse_args(argv)
     result: int = args.func(args)
     return result

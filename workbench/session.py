@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from temporalio.api.common.v1 import Payload
@@ -19,6 +19,10 @@ from .codecs import Chain, CodecLike, Remote, as_chain
 from .connection import Connection
 from .history import History, fetch_history, warn_undecoded
 from .settings import ConnectionSettings, TLSSettings
+
+if TYPE_CHECKING:
+    from .server import CodecServer
+
 from .workflows import (
     DEFAULT_PAGE_SIZE,
     RETRY_DEADLINE,
@@ -307,6 +311,36 @@ class Session:
     def close(self) -> None:
         """Close the connection. The session cannot be used afterwards."""
         self.connection.close()
+
+    def serve_codec(
+        self,
+        port: int = 0,
+        *,
+        origins: Iterable[str] | str | None = ("http://localhost:8233", "http://127.0.0.1:8233"),
+        **options: Any,
+    ) -> CodecServer:
+        """Serve this session's codec (:attr:`codec`) to the Temporal Web UI and CLI, in the
+        background of this process (a notebook's kernel keeps running cells).
+
+        >>> srv = s.serve_codec(port=8081, origins=["http://localhost:8233"])
+        >>> print(srv.ui_instructions())
+
+        Args:
+            port: TCP port (0: a free one; see ``srv.url``).
+            origins: Browser origins allowed to call it (the Web UI's address).
+            **options: The other options of :func:`workbench.serve_codec` (``auth``,
+                ``host``, ``namespaces``, ``decode_only``, ``tls_cert``, ...).
+
+        Returns:
+            The running :class:`~workbench.server.CodecServer`; ``.stop()`` it, or use it as a
+            context manager (it also stops when the kernel exits).
+
+        Raises:
+            SettingsError: An unsafe or invalid setting, or the port is taken.
+        """
+        from .server import serve_codec
+
+        return serve_codec(self.codec, port=port, origins=origins, **options)
 
 
 def connect(
