@@ -31,8 +31,7 @@ EXECUTED = [
 ]
 """Executed by :func:`test_notebook_runs_top_to_bottom`."""
 
-AFTER_MERGE = [
-]
+AFTER_MERGE = []
 """Written against APIs built on other branches: move each to EXECUTED once merged."""
 
 

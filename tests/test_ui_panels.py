@@ -636,3 +636,29 @@ def test_codec_form_takes_key_text_or_a_key_file(tmp_path: Any) -> None:
     chain = form.build()
     assert chain.codecs[0].key_ids == ("a", "b", "c")
     assert entry.keys == [("a", ""), ("b", ""), ("c", "")]
+
+
+def test_converter_panel_serves_the_active_converter(
+    session: workbench.Session, ui_data: dict[str, Any]
+) -> None:
+    panel = CodecPanel(session)
+    panel.serve_button.click()
+    assert "Apply a converter first" in panel.serve_info.value
+    entry = panel.add("aes-gcm")
+    entry.keys[0] = (ui_data["key_id"], ui_data["key"].hex())
+    panel.add("zlib")
+    panel.apply(wait=True)
+    panel.serve_port.value = 0
+    panel.serve_button.click()
+    server = panel.server
+    assert server is not None and server.running
+    assert server.url in panel.serve_info.value
+    assert "Codec Server browser endpoint" in panel.serve_info.value
+    assert ui_data["key"].hex() not in panel.serve_info.value
+    # What the Web UI and the CLI would do: decode through it.
+    h = session.history(ui_data["ids"][-1], codec=codecs.Remote(server.url))
+    assert h.errors.empty
+    assert "4111-1111-1111-1111" in json.dumps(h.payloads["value"].tolist())
+    assert server.stats.payloads > 0
+    panel.unserve_button.click()
+    assert not server.running and panel.server is None

@@ -84,6 +84,36 @@ class CodecPanel(w.VBox):
         self.status.add_class("wb-codec-status")
         self.result = w.HTML()
         self.result.add_class("wb-codec-result")
+        self.server: Any = None
+        """The codec server started by "Serve to the Web UI" (a ``CodecServer``), if any."""
+        self.serve_port = w.BoundedIntText(
+            value=8081,
+            min=0,
+            max=65535,
+            description="port",
+            layout=w.Layout(width="150px"),
+            style={"description_width": "34px"},
+        )
+        self.serve_port.add_class("wb-codec-serve-port")
+        self.serve_origins = w.Text(
+            value="http://localhost:8233, http://127.0.0.1:8233",
+            description="Web UI at",
+            placeholder="the Web UI's origin(s), comma-separated",
+            layout=w.Layout(width="420px"),
+        )
+        self.serve_origins.add_class("wb-codec-serve-origins")
+        self.serve_button = w.Button(
+            description="Serve to the Web UI", icon="globe", layout=w.Layout(width="190px")
+        )
+        self.serve_button.add_class("wb-codec-serve")
+        self.unserve_button = w.Button(
+            description="Stop serving", icon="stop", disabled=True, layout=w.Layout(width="130px")
+        )
+        self.unserve_button.add_class("wb-codec-unserve")
+        self.serve_info = w.HTML()
+        self.serve_info.add_class("wb-codec-serve-info")
+        self.serve_button.on_click(lambda _b: self.serve())
+        self.unserve_button.on_click(lambda _b: self.stop_serving())
 
         self.add_button.on_click(lambda _b: self.add(self.kind.value))
         self.test_button.on_click(lambda _b: self.test())
@@ -98,6 +128,16 @@ class CodecPanel(w.VBox):
                 w.HBox([self.test_id, self.test_button, self.apply_button]),
                 self.status,
                 self.result,
+                w.HTML(
+                    "<div class='wb-h'>Let the Temporal Web UI and CLI decrypt</div>"
+                    "<span class='wb-muted'>Serves the active converter as a codec server "
+                    "on this machine (127.0.0.1).</span>"
+                ),
+                w.HBox(
+                    [self.serve_port, self.serve_origins, self.serve_button, self.unserve_button],
+                    layout=w.Layout(flex_flow="row wrap"),
+                ),
+                self.serve_info,
             ]
         )
         self.add_class("wb-panel")
@@ -290,6 +330,8 @@ class CodecPanel(w.VBox):
 
         def done(chain: Chain) -> None:
             self._show_active()
+            if self.server is not None and self.server.running:
+                self.serve(port=self.server.port)  # serve the new chain on the same port
             where = "" if self.session is not None else " (connect to use it)"
             self.status.show(f"Applied: {chain_text(chain)}{where}.", "ok")
             if self.on_apply is not None:
@@ -308,6 +350,48 @@ class CodecPanel(w.VBox):
         if wait:
             self.job.wait()
         return started
+
+    def serve(self, *, port: int | None = None) -> bool:
+        """Serve the active converter to the Web UI and the CLI (what the Serve button does).
+
+        Shows the URL and what to enter in the Web UI's codec settings; a server already
+        started by this panel is replaced (same port unless ``port`` says otherwise).
+        """
+        chain = self.session.codec if self.session is not None else self.chain
+        if chain is None or chain.is_default:
+            self.serve_info.value = (
+                "<span class='wb-error'>Apply a converter first: the default converter alone "
+                "has nothing to decrypt for the Web UI.</span>"
+            )
+            return False
+        from ..server import serve_codec
+
+        self.stop_serving()
+        chosen = self.serve_port.value if port is None else port
+        try:
+            server = serve_codec(chain, port=chosen, origins=_origins(self.serve_origins.value))
+        except Exception as e:  # a taken port, a bad origin: said in the panel
+            self.serve_info.value = f"<span class='wb-error'>Not serving: {esc(_words(e))}</span>"
+            return False
+        self.server = server
+        self.serve_port.value = server.port
+        self.unserve_button.disabled = False
+        self.serve_info.value = (
+            f"<span class='wb-ok'>Serving {esc(chain_text(chain))} at "
+            f"<b>{esc(server.url)}</b></span>"
+            "<div class='wb-muted'>In the Web UI, open the Codec Server settings (the icon in "
+            "the top bar) and enter:</div>"
+            f"<pre>{esc(server.ui_instructions())}</pre>"
+        )
+        return True
+
+    def stop_serving(self) -> None:
+        """Stop the codec server this panel started (if any)."""
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        self.unserve_button.disabled = True
+        self.serve_info.value = ""
 
     def test(self, *, wait: bool = False) -> bool:
         """Decode a recent history with the chain as built now, without applying it."""
@@ -335,6 +419,10 @@ class CodecPanel(w.VBox):
         if wait:
             self.job.wait()
         return started
+
+
+def _origins(text: str) -> list[str]:
+    return [o.strip().rstrip("/") for o in text.replace(";", ",").split(",") if o.strip()]
 
 
 def _words(error: BaseException) -> str:
