@@ -217,7 +217,9 @@ def test_a_person_connects_decrypts_and_stops(
     detail = page.locator(".wb-hist-detail")
     expect(detail).to_contain_text("4111-1111-1111-1111", timeout=30_000)
     expect(detail).to_contain_text("binary/encrypted → binary/zlib → json/plain")
+    page.set_viewport_size({"width": 1280, "height": 1250})  # the event's payloads in view
     shot(page, "5-history")
+    page.set_viewport_size({"width": 1280, "height": 900})
     page.locator(".wb-hist-tabs .lm-TabBar-tab", has_text="Timeline").click()
     page.wait_for_function(
         "() => { const i = document.querySelector('.wb-hist-timeline');"

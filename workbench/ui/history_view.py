@@ -23,13 +23,13 @@ EVENT_TABLE_COLUMNS = [
     "event_time",
     "event_type",
     "activity_type",
-    "signal_name",
-    "timer_id",
-    "attempt",
     "input",
     "result",
     "failure_message",
     "payload_errors",
+    "attempt",
+    "signal_name",
+    "timer_id",
 ]
 
 
