@@ -999,3 +999,21 @@ def test_remote_reads_proto3_json_variants(codec_server: CodecServer) -> None:
     ]
     with pytest.raises(ValueError, match="payloads"):
         payloads_from_json('{"payloads": 3}')
+
+
+def test_a_users_codec_that_passes_a_payload_through_leaves_it_to_the_next_codec() -> None:
+    """The samples' codecs hand back encodings they do not know: the chain then gives the
+    payload to the next codec that claims it (here zlib), instead of stopping with an error."""
+    zipped = run(SampleZlibCodec().encode(plain_payloads()))
+    encrypted = run(SampleEncryptionCodec({"key-2026": KEY_2026}).encode(plain_payloads()))
+    mine = codecs.UserCodec(SampleEncryptionCodec({"key-2026": KEY_2026}))
+    chain = codecs.Chain(mine, codecs.Zlib())
+    decoded = chain.decode(zipped + encrypted)
+    assert [d.error for d in decoded] == [None] * len(decoded)
+    assert decoded[0].encodings == ("binary/zlib", "json/plain")
+    assert decoded[len(zipped)].encodings == ("binary/encrypted", "json/plain")
+    values = [v for _, v in chain.decode_values(zipped + encrypted)]
+    assert values == VALUES + VALUES
+    # Nothing after it claims the payload: the error still names the codec that passed it.
+    alone = codecs.Chain(mine).decode(zipped[:1])
+    assert alone[0].error is not None and "binary/zlib" in alone[0].error

@@ -243,6 +243,13 @@ class Chain:
             return index
         return next((i for i, c in enumerate(self.codecs) if c.claims(payload)), -1)
 
+    def _next_claim(self, after: int, payload: Payload) -> int:
+        """Index of the first codec after ``after`` that claims ``payload``, or -1."""
+        for j in range(after + 1, len(self.codecs)):
+            if self.codecs[j].claims(payload):
+                return j
+        return -1
+
     def decode(self, payloads: Sequence[Payload]) -> list[Decoded]:
         """Peel every layer the chain can from each payload.
 
@@ -303,20 +310,26 @@ class Chain:
         names = _NAMES
         max_depth = self.max_depth
         pending: Iterable[int] = range(count)
+        # Payloads a pass-through codec (a user's, a codec server) handed back unchanged go to
+        # the next codec of the chain that claims them, at the same layer.
+        forced: dict[int, int] = {}
         for depth in range(max_depth + 1):
             groups: dict[int, list[int]] = {}
             for i in pending:
                 payload = current[i]
                 encoding = payload.metadata.get(ENCODING)
                 finals[i] = encoding
-                if encoding is not None:
-                    name = names.get(encoding)
-                    stacks[i] += (_name(encoding) if name is None else name,)
-                    if encoding in defaults:
-                        continue
-                index = routes.get(encoding) if routes is not None else None
-                if index is None:
-                    index = route(payload, encoding)
+                retry = forced.pop(i, None) if forced else None
+                if retry is not None:
+                    index = retry
+                else:
+                    if encoding is not None:
+                        name = names.get(encoding)
+                        stacks[i] += (_name(encoding) if name is None else name,)
+                        if encoding in defaults:
+                            continue
+                    found = routes.get(encoding) if routes is not None else None
+                    index = route(payload, encoding) if found is None else found
                 if encoding == ENCRYPTED and key_ids[i] is None and (index < 0 or not keyed[index]):
                     raw_id = payload.metadata.get(KEY_ID)
                     if raw_id is not None:
@@ -360,6 +373,11 @@ class Chain:
                     elif not isinstance(result, Payload):
                         errors[i] = _not_a_payload(codec, result)
                     elif through and _unchanged(current[i], result):
+                        after = self._next_claim(index, current[i])
+                        if after >= 0:
+                            forced[i] = after
+                            pending.append(i)
+                            continue
                         encoding = current[i].metadata.get(ENCODING)
                         if encoding in (readable or ()) or (
                             readable is None and encoding not in _CODEC_ENCODINGS
