@@ -39,7 +39,7 @@ from .errors import (
     TLSMaterialError,
     WorkbenchError,
 )
-from .history import History
+from .history import History, HistoryInterrupted
 from .session import Session, connect
 from .settings import ConnectionSettings, TLSSettings
 from .workflows import ListingInterrupted, WorkflowDescription
@@ -54,6 +54,7 @@ __all__ = [
     "DecodeError",
     "History",
     "HistoryFormatError",
+    "HistoryInterrupted",
     "ListingInterrupted",
     "NamespaceInfo",
     "NamespaceNotFound",

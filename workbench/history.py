@@ -18,8 +18,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +49,14 @@ from .values import as_converter
 if TYPE_CHECKING:
     from .connection import Connection
 
-__all__ = ["History", "fetch_history", "run_id_of", "warn_undecoded"]
+__all__ = [
+    "History",
+    "HistoryInterrupted",
+    "OnPage",
+    "fetch_history",
+    "run_id_of",
+    "warn_undecoded",
+]
 
 
 class History:
@@ -64,6 +74,8 @@ class History:
             ``key_id``, ``value``, ``error``, ``size_bytes``, ``raw``.
         raw: The history as stored (encoded), a ``temporalio.api.history.v1.History``.
         codec: The chain the payloads were decoded with.
+        complete: ``False`` when a fetch was interrupted (``stop``, Ctrl-C) and only the
+            events of the pages received are here (:class:`HistoryInterrupted` was warned).
     """
 
     EVENT_COLUMNS = EVENT_COLUMNS
@@ -81,6 +93,7 @@ class History:
         run_id: str,
         codec: Chain,
         namespace: str | None = None,
+        complete: bool = True,
     ) -> None:
         self.raw = raw
         self.events = events
@@ -89,13 +102,15 @@ class History:
         self.run_id = run_id
         self.codec = codec
         self.namespace = namespace
+        self.complete = complete
 
     def __repr__(self) -> str:
         bad = int(self.payloads["error"].notna().sum()) if len(self.payloads) else 0
         undecodable = f", {bad} undecodable" if bad else ""
+        partial = "" if self.complete else " (incomplete)"
         return (
             f"<History {self.workflow_id or '?'} run {self.run_id or '?'}: "
-            f"{len(self.events)} events, {len(self.payloads)} payloads{undecodable}>"
+            f"{len(self.events)} events, {len(self.payloads)} payloads{undecodable}{partial}>"
         )
 
     def __len__(self) -> int:
@@ -169,6 +184,7 @@ class History:
         run_id: str,
         codec: Chain,
         namespace: str | None = None,
+        complete: bool = True,
     ) -> History:
         return cls(
             raw,
@@ -178,6 +194,7 @@ class History:
             run_id=run_id,
             codec=codec,
             namespace=namespace,
+            complete=complete,
         )
 
     @classmethod
@@ -489,6 +506,15 @@ class _Unparsed:
         return data
 
 
+OnPage = Callable[[int, int], None]
+"""``on_page(pages, events)``: called after each history page is received and built."""
+
+
+class HistoryInterrupted(UserWarning):
+    """A history fetch was interrupted (KeyboardInterrupt or ``stop``): the :class:`History`
+    holds the events of the pages received and has ``complete = False``."""
+
+
 def fetch_history(
     conn: Connection,
     workflow_id: str,
@@ -497,10 +523,30 @@ def fetch_history(
     codec: Chain,
     page_size: int = 0,
     converter: Any = None,
+    on_page: OnPage | None = None,
+    stop: threading.Event | None = None,
+    progress: bool = False,
 ) -> History:
     """Fetch and decode one run's history (the latest run when ``run_id`` is ``None``).
 
     Page *k+1* is requested before page *k* is decoded, so decoding overlaps the transfer.
+
+    Interruption: ``stop.set()`` from another thread (checked between pages, and while waiting
+    for one) or a KeyboardInterrupt (Ctrl-C, Jupyter's Stop) ends the fetch early; the pages
+    already received are decoded and returned as a :class:`History` whose ``complete`` is
+    ``False``, with a :class:`HistoryInterrupted` warning. The page on the wire is dropped.
+
+    Args:
+        conn: The connection.
+        workflow_id: The workflow id.
+        run_id: The run (the latest if ``None``).
+        codec: The codec chain payloads are decoded with.
+        page_size: Events per page (0: the server decides).
+        converter: A ``temporalio.converter.PayloadConverter`` for values.
+        on_page: ``on_page(pages, events)`` after each page is received and built.
+        stop: An event another thread may set to stop after the current page.
+        progress: Show a ``tqdm.auto`` bar of events (its total is the run's history length
+            when ``DescribeWorkflowExecution`` was called to resolve the latest run).
 
     Raises:
         ArgumentError: ``workflow_id`` is empty or not a ``str`` (or ``run_id`` not a ``str``),
@@ -511,6 +557,7 @@ def fetch_history(
     page_size = check_history_page_size(page_size)
     converter = as_converter(converter)
     namespace = conn.settings.namespace
+    total: int | None = None
     if not run_id:
         # Resolve "latest" once: the run id then names exactly the run whose events we read,
         # even if it continues-as-new while we page.
@@ -525,13 +572,14 @@ def fetch_history(
             },
         )
         run_id = describe.workflow_execution_info.execution.run_id
+        total = int(describe.workflow_execution_info.history_length) or None
     errors = {
         "NOT_FOUND": lambda _d: _not_found(workflow_id, run_id, conn),
         "INVALID_ARGUMENT": lambda d: _bad_run_id(workflow_id, run_id, conn, d),
     }
     execution = WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
 
-    def request(token: bytes) -> Any:
+    def request(token: bytes) -> Future[Any]:
         return conn.call_future(
             "GetWorkflowExecutionHistory",
             GetWorkflowExecutionHistoryRequest(
@@ -544,22 +592,80 @@ def fetch_history(
             response_type=_Unparsed,
         )
 
+    def stopped() -> bool:
+        return stop is not None and stop.is_set()
+
     # Every page's bytes are parsed straight into one response message: protobuf appends
     # repeated fields on merge, so ``pages.history`` grows into the whole history with no copy
     # of any page (a page parsed on its own, then merged, would be copied once more).
     pages = GetWorkflowExecutionHistoryResponse()
     builder = FrameBuilder(codec, converter)
-    future = request(b"")
-    while future is not None:
-        data = future.result()
-        start = len(pages.history.events)
-        pages.ClearField("next_page_token")  # the last page has none: do not keep the old one
-        pages.MergeFromString(data)
-        del data
-        token = pages.next_page_token
-        future = request(token) if token else None
-        builder.add(pages.history.events[start:])
+    built = 0  # events whose rows the builder holds
+    page_count = 0
+    complete = False
+    bar = _events_bar(workflow_id, total) if progress else None
+    try:
+        future: Future[Any] | None = request(b"")
+        while future is not None and not stopped():
+            data = _wait(future, stop)
+            if data is None:  # stopped while the page was on the wire
+                break
+            pages.ClearField("next_page_token")  # the last page has none: drop the old one
+            pages.MergeFromString(data)
+            del data
+            page_count += 1
+            token = pages.next_page_token
+            complete = not token
+            future = request(token) if token and not stopped() else None
+            builder.add(pages.history.events[built:])
+            built = len(pages.history.events)
+            if bar is not None:
+                bar.update(built - bar.n)
+            if on_page is not None:
+                on_page(page_count, built)
+    except KeyboardInterrupt:
+        # The interrupt may have cut a page's rows short: build the rows of every event
+        # received again, from the start, so that each is there exactly once.
+        complete = False
+        builder = FrameBuilder(codec, converter)
+        builder.add(pages.history.events)
+    finally:
+        if bar is not None:
+            bar.close()
     raw = pages.history
-    return History._build(
-        raw, builder, workflow_id=workflow_id, run_id=run_id, codec=codec, namespace=namespace
+    history = History._build(
+        raw,
+        builder,
+        workflow_id=workflow_id,
+        run_id=run_id,
+        codec=codec,
+        namespace=namespace,
+        complete=complete,
     )
+    if not complete:
+        warnings.warn(
+            f"history of workflow {workflow_id!r} run {run_id!r} stopped early: it holds the "
+            f"{len(raw.events)} events of the {page_count} pages received (History.complete "
+            "is False); fetch it again for the rest.",
+            HistoryInterrupted,
+            stacklevel=3,
+        )
+    return history
+
+
+def _wait(future: Future[Any], stop: threading.Event | None) -> Any:
+    """The future's result; ``None`` if ``stop`` is set first (the call completes unseen)."""
+    if stop is None:
+        return future.result()
+    while True:
+        try:
+            return future.result(timeout=0.05)
+        except FutureTimeout:
+            if stop.is_set():
+                return None
+
+
+def _events_bar(workflow_id: str, total: int | None) -> Any:
+    from tqdm.auto import tqdm  # imported lazily: tqdm.auto probes for Jupyter
+
+    return tqdm(total=total, unit=" events", desc=workflow_id[:40], delay=0.5, leave=False)

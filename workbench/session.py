@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -255,6 +255,9 @@ class Session:
         codec: CodecLike | None = None,
         page_size: int = 0,
         converter: Any = None,
+        on_page: Callable[[int, int], None] | None = None,
+        stop: threading.Event | None = None,
+        progress: bool = False,
     ) -> History:
         """Fetch one run's history with every payload decoded.
 
@@ -274,6 +277,15 @@ class Session:
             page_size: Events per page (0: the server decides; about 1,000).
             converter: A ``temporalio.converter.PayloadConverter`` for values (the SDK's
                 default if ``None``).
+            on_page: ``on_page(pages, events)`` after each page is received and built
+                (panels, tests).
+            stop: An event another thread may set to stop after the current page.
+            progress: Show a ``tqdm.auto`` bar of the events received (its total is the
+                run's history length when the latest run was looked up, i.e. no ``run_id``).
+
+        Interrupting (Ctrl-C, Jupyter's Stop, or ``stop.set()`` from another thread) returns
+        the events of the pages already received, decoded, with a
+        :class:`~workbench.HistoryInterrupted` warning; ``history.complete`` is then ``False``.
 
         Raises:
             ArgumentError: ``workflow_id`` is empty or not a ``str``.
@@ -288,6 +300,9 @@ class Session:
             codec=chain,
             page_size=page_size,
             converter=converter,
+            on_page=on_page,
+            stop=stop,
+            progress=progress,
         )
         warn_undecoded(history, stacklevel=2)
         return history
