@@ -40,6 +40,7 @@ from .errors import (
     WorkbenchError,
 )
 from .history import History, HistoryInterrupted
+from .many import Histories
 from .session import Session, connect
 from .settings import ConnectionSettings, TLSSettings
 from .workflows import ListingInterrupted, WorkflowDescription
@@ -52,6 +53,7 @@ __all__ = [
     "ConnectTimeout",
     "ConnectionSettings",
     "DecodeError",
+    "Histories",
     "History",
     "HistoryFormatError",
     "HistoryInterrupted",

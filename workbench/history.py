@@ -54,6 +54,7 @@ __all__ = [
     "HistoryInterrupted",
     "OnPage",
     "fetch_history",
+    "fetch_history_quiet",
     "run_id_of",
     "warn_undecoded",
 ]
@@ -103,6 +104,7 @@ class History:
         self.codec = codec
         self.namespace = namespace
         self.complete = complete
+        self.pages = 0  # pages fetched (0 for a history loaded offline)
 
     def __repr__(self) -> str:
         bad = int(self.payloads["error"].notna().sum()) if len(self.payloads) else 0
@@ -553,6 +555,42 @@ def fetch_history(
             or ``page_size`` is not an int ≥ 0.
         NotFound: No such workflow or run.
     """
+    history = fetch_history_quiet(
+        conn,
+        workflow_id,
+        run_id,
+        codec=codec,
+        page_size=page_size,
+        converter=converter,
+        on_page=on_page,
+        stop=stop,
+        progress=progress,
+    )
+    if not history.complete:
+        warnings.warn(
+            f"history of workflow {workflow_id!r} run {history.run_id!r} stopped early: it "
+            f"holds the {len(history.raw.events)} events of the {history.pages} pages received "
+            "(History.complete is False); fetch it again for the rest.",
+            HistoryInterrupted,
+            stacklevel=3,
+        )
+    return history
+
+
+def fetch_history_quiet(
+    conn: Connection,
+    workflow_id: str,
+    run_id: str | None = None,
+    *,
+    codec: Chain,
+    page_size: int = 0,
+    converter: Any = None,
+    on_page: OnPage | None = None,
+    stop: threading.Event | None = None,
+    progress: bool = False,
+) -> History:
+    """:func:`fetch_history` without the :class:`HistoryInterrupted` warning (for callers
+    fetching many runs, which report interruption once, for all of them)."""
     check_run(workflow_id, run_id)
     page_size = check_history_page_size(page_size)
     converter = as_converter(converter)
@@ -642,14 +680,7 @@ def fetch_history(
         namespace=namespace,
         complete=complete,
     )
-    if not complete:
-        warnings.warn(
-            f"history of workflow {workflow_id!r} run {run_id!r} stopped early: it holds the "
-            f"{len(raw.events)} events of the {page_count} pages received (History.complete "
-            "is False); fetch it again for the rest.",
-            HistoryInterrupted,
-            stacklevel=3,
-        )
+    history.pages = page_count
     return history
 
 
