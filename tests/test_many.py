@@ -171,9 +171,10 @@ def test_a_codec_server_is_called_in_batches_across_runs_and_failed_batches_are_
 ) -> None:
     server = CodecServer({KEY_ID: KEY}, fail_every=3).start()
     try:
-        hs = s.histories(
-            seeded.query, codec=codecs.Remote(server.url), concurrency=8, progress=False
-        )
+        with pytest.warns(UserWarning, match=r"could not be decoded.*HTTP 503"):
+            hs = s.histories(
+                seeded.query, codec=codecs.Remote(server.url), concurrency=8, progress=False
+            )
     finally:
         server.stop()
     total = len(hs.payloads)

@@ -39,6 +39,7 @@ from .errors import (
     TLSMaterialError,
     WorkbenchError,
 )
+from .export import ExportFormatError, ExportProblem, read_export
 from .history import History, HistoryInterrupted
 from .many import Histories
 from .session import Session, connect
@@ -53,6 +54,8 @@ __all__ = [
     "ConnectTimeout",
     "ConnectionSettings",
     "DecodeError",
+    "ExportFormatError",
+    "ExportProblem",
     "Histories",
     "History",
     "HistoryFormatError",
@@ -74,4 +77,5 @@ __all__ = [
     "WorkflowDescription",
     "__version__",
     "connect",
+    "read_export",
 ]

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -47,7 +47,9 @@ __all__ = [
     "Histories",
     "OnRun",
     "RunRef",
+    "decode_histories",
     "fetch_histories",
+    "warn_undecoded_runs",
 ]
 
 DEFAULT_CONCURRENCY = 8
@@ -80,6 +82,8 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
 """Columns of :attr:`Histories.runs`: ``events``/``payloads``/``undecodable`` count the run's
 rows; ``fetched`` is ``False`` for a run whose history is not in the result (an ``error`` says
 why, or the fetch was stopped before it)."""
+
+_T = TypeVar("_T")
 
 _ID_COLUMNS = (("workflow_id", "str"), ("run_id", "str"))
 MANY_EVENT_COLUMNS: tuple[tuple[str, str], ...] = (*_ID_COLUMNS, *EVENT_COLUMNS)
@@ -129,6 +133,9 @@ class Histories:
     ) -> None:
         self.runs = runs
         self.retries = retries
+        self.problems: pd.DataFrame = pd.DataFrame()
+        """Files that could not be read in full (:func:`workbench.read_export`): ``file``,
+        ``offset``, ``runs_read``, ``error``; empty otherwise."""
         self.complete = complete
         self.path = path
         self.query = query
@@ -627,8 +634,8 @@ class _Counter:
     def value(self) -> int:
         return self._n
 
-    def around(self, fn: Callable[..., _Outcome]) -> Callable[..., _Outcome]:
-        def run(*args: Any) -> _Outcome:
+    def around(self, fn: Callable[..., _T]) -> Callable[..., _T]:
+        def run(*args: Any) -> _T:
             with self._lock:
                 self._n += 1
             try:
@@ -909,3 +916,51 @@ def refs_from(runs: Any) -> list[RunRef]:
                 argument="runs",
             )
     return out
+
+
+def decode_histories(
+    protos: Sequence[Any], codec: Chain, converter: Any = None, *, concurrency: int = 4
+) -> Histories:
+    """Decode histories already in memory (export files) into a :class:`Histories`.
+
+    With a codec server in the chain the runs are decoded on ``concurrency`` threads whose
+    requests are merged, so each request carries the payloads of several runs.
+    """
+    running = _Counter()
+    chain, coalesced = _coalescing(codec, running.value)
+
+    def one(proto: Any) -> History:
+        return History._from_proto(proto, codec=chain, workflow_id=None, converter=converter)
+
+    try:
+        if coalesced:
+            with ThreadPoolExecutor(concurrency, thread_name_prefix="workbench-decode") as pool:
+                histories = list(pool.map(running.around(one), protos))
+        else:
+            histories = [one(p) for p in protos]
+    finally:
+        for co in coalesced:
+            co.close()
+    rows = [_run_row(RunRef(h.workflow_id, h.run_id), h, None) for h in histories]
+    return Histories(_runs_frame(rows), histories=histories)
+
+
+def warn_undecoded_runs(hs: Histories, *, stacklevel: int = 2) -> None:
+    """Warn (``UserWarning``) once when payloads of some runs could not be decoded, with the most
+    common reason, so that a wrong or missing key is never silent."""
+    runs = hs.runs
+    if not len(runs):
+        return
+    bad = int(runs["undecodable"].sum())
+    if not bad:
+        return
+    total = int(runs["payloads"].sum())
+    affected = int((runs["undecodable"] > 0).sum())
+    reasons = hs.errors["error"].value_counts() if hs.path is None else None
+    top = f" Most common reason: {reasons.index[0]}" if reasons is not None and len(reasons) else ""
+    warnings.warn(
+        f"{bad} of {total} payloads in {affected} of {len(runs)} runs could not be decoded; "
+        f"their rows have value None and the reason in 'error' (Histories.errors lists them).{top}",
+        UserWarning,
+        stacklevel=stacklevel + 1,
+    )

@@ -19,7 +19,14 @@ from .codecs import Chain, CodecLike, Remote, as_chain
 from .connection import Connection
 from .frames import default_decode_memo
 from .history import History, fetch_history, warn_undecoded
-from .many import DEFAULT_CONCURRENCY, Histories, OnRun, fetch_histories, refs_from
+from .many import (
+    DEFAULT_CONCURRENCY,
+    Histories,
+    OnRun,
+    fetch_histories,
+    refs_from,
+    warn_undecoded_runs,
+)
 from .settings import ConnectionSettings, TLSSettings
 from .workflows import (
     DEFAULT_PAGE_SIZE,
@@ -409,7 +416,7 @@ class Session:
             ArgumentError: ``runs`` is none of these, or another argument is malformed.
         """
         chain = self.codec if codec is None else as_chain(codec).with_namespace(self.namespace)
-        return fetch_histories(
+        hs = fetch_histories(
             self.connection,
             refs_from(runs),
             codec=chain,
@@ -421,6 +428,8 @@ class Session:
             on_run=on_run,
             query=_query,
         )
+        warn_undecoded_runs(hs, stacklevel=3 if _query is not None else 2)
+        return hs
 
     def close(self) -> None:
         """Close the connection. The session cannot be used afterwards."""
