@@ -42,7 +42,13 @@ from temporalio.client import WorkflowHistory
 from ._args import check_history_page_size, check_run
 from .codecs import Chain, CodecLike, as_chain
 from .errors import HistoryFormatError, NotFound
-from .history_frames import EVENT_COLUMNS, PAYLOAD_COLUMNS, FrameBuilder, json_default
+from .history_frames import (
+    EVENT_COLUMNS,
+    PAYLOAD_COLUMNS,
+    FrameBuilder,
+    PagedFrames,
+    json_default,
+)
 from .payloads import iter_payload_paths
 from .values import as_converter
 
@@ -180,7 +186,7 @@ class History:
     def _build(
         cls,
         raw: HistoryProto,
-        builder: FrameBuilder,
+        builder: FrameBuilder | PagedFrames,
         *,
         workflow_id: str,
         run_id: str,
@@ -637,7 +643,7 @@ def fetch_history_quiet(
     # repeated fields on merge, so ``pages.history`` grows into the whole history with no copy
     # of any page (a page parsed on its own, then merged, would be copied once more).
     pages = GetWorkflowExecutionHistoryResponse()
-    builder = FrameBuilder(codec, converter)
+    builder: FrameBuilder | PagedFrames = PagedFrames(codec, converter)
     built = 0  # events whose rows the builder holds
     page_count = 0
     complete = False
