@@ -49,6 +49,7 @@ from .history_frames import (
     PagedFrames,
     json_default,
 )
+from .history_json import parse_history_json
 from .payloads import iter_payload_paths
 from .values import as_converter
 
@@ -242,7 +243,7 @@ class History:
                 source=name,
             )
         try:
-            parsed = WorkflowHistory.from_json(workflow_id or "", data)
+            parsed = parse_history_json(data)
         except (
             ValueError,
             TypeError,
