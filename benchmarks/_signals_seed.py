@@ -28,7 +28,7 @@ def signal_item(k: int) -> dict[str, object]:
     }
 
 
-async def seed_signals(address: str, count: int) -> None:
+async def seed_signals(address: str, count: int, workflow_id: str = SIGNALS_WORKFLOW_ID) -> None:
     from codec_samples import SampleChain, SampleEncryptionCodec, SampleZlibCodec
     from temporalio.client import Client
     from temporalio.converter import DataConverter
@@ -47,7 +47,7 @@ async def seed_signals(address: str, count: int) -> None:
         workflow_runner=UnsandboxedWorkflowRunner(),
     ):
         handle = await client.start_workflow(
-            SignalsWorkflow.run, count, id=SIGNALS_WORKFLOW_ID, task_queue="bench-signals"
+            SignalsWorkflow.run, count, id=workflow_id, task_queue="bench-signals"
         )
         for start in range(0, count, 50):
             await asyncio.gather(
@@ -60,6 +60,7 @@ async def seed_signals(address: str, count: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(seed_signals(sys.argv[1], int(sys.argv[2])))
+    wid = sys.argv[3] if len(sys.argv) > 3 else SIGNALS_WORKFLOW_ID
+    asyncio.run(seed_signals(sys.argv[1], int(sys.argv[2]), wid))
     sys.stdout.flush()
     os._exit(0)  # sdk-python#300

@@ -28,7 +28,8 @@ from workflows_many import ManyOrderWorkflow, SignalsWorkflow, price
 T = TypeVar("T")
 
 KEY_ID = "many-key"
-KEY = os.urandom(32)
+# Random per test session; a benchmark that seeds in one process and reads in another sets it.
+KEY = bytes.fromhex(os.environ["WB_MANY_KEY"]) if os.environ.get("WB_MANY_KEY") else os.urandom(32)
 CUSTOMERS = ("Ada", "Bob", "Cy")
 WB_KEYWORD = SearchAttributeKey.for_keyword("WbKeyword")
 

@@ -255,6 +255,8 @@ def _message(desc: Descriptor) -> _Conv:
     if name in _WRAPPERS:
         inner = _scalar(desc.fields_by_name["value"])
         return lambda v: {"value": inner(v)}
+    if name == "temporal.api.common.v1.Payload":
+        return _payload_conv(desc)
     if name in _UNSUPPORTED:
 
         def unsupported(_v: Any) -> Any:
@@ -262,7 +264,12 @@ def _message(desc: Descriptor) -> _Conv:
 
         return unsupported
 
-    compiled: list[dict[str, tuple[str, _Conv]]] = []  # the plan, made on first use
+    return _generic(desc)
+
+
+def _generic(desc: Descriptor) -> _Conv:
+    """Convert a message's JSON object by its plan (made on first use)."""
+    compiled: list[dict[str, tuple[str, _Conv]]] = []
 
     def conv(value: Any) -> Any:
         if type(value) is not dict:
@@ -278,6 +285,46 @@ def _message(desc: Descriptor) -> _Conv:
             converted = entry[1](item)
             if converted is not None:
                 out[entry[0]] = converted
+        return out
+
+    return conv
+
+
+_METADATA_VALUES: dict[str, bytes] = {}
+"""base64 text -> bytes of payload metadata values met so far: a history repeats a handful of
+encodings and key ids thousands of times."""
+
+
+def _payload_conv(desc: Descriptor) -> _Conv:
+    """Payloads are most of a history's messages: metadata and data are read directly, with
+    metadata values cached; a payload with any other field takes the general plan."""
+    cache = _METADATA_VALUES
+    general: list[_Conv] = []
+
+    def conv(value: Any) -> Any:
+        if type(value) is not dict:
+            raise _Fallback
+        metadata = value.get("metadata")
+        data = value.get("data")
+        if len(value) != (metadata is not None) + (data is not None):
+            if not general:
+                general.append(_generic(desc))
+            return general[0](value)
+        out: dict[str, Any] = {}
+        if metadata is not None:
+            if type(metadata) is not dict:
+                raise _Fallback
+            decoded: dict[str, bytes] = {}
+            for key, text in metadata.items():
+                raw = cache.get(text)
+                if raw is None:
+                    raw = _bytes(text)
+                    if len(cache) < 4096 and len(text) < 256:
+                        cache[text] = raw
+                decoded[key] = raw
+            out["metadata"] = decoded
+        if data is not None:
+            out["data"] = _bytes(data)
         return out
 
     return conv
