@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 from google.protobuf import json_format
@@ -62,6 +62,7 @@ __all__ = [
     "OnPage",
     "fetch_history",
     "fetch_history_quiet",
+    "fetch_raw_history",
     "run_id_of",
     "warn_undecoded",
 ]
@@ -598,9 +599,84 @@ def fetch_history_quiet(
 ) -> History:
     """:func:`fetch_history` without the :class:`HistoryInterrupted` warning (for callers
     fetching many runs, which report interruption once, for all of them)."""
+    converter = as_converter(converter)
+    builder: FrameBuilder | PagedFrames = PagedFrames(codec, converter)
+    bar: Any = None
+
+    def on_events(events: Any, pages: int, received: int, total: int | None) -> None:
+        nonlocal bar
+        builder.add(events)
+        if progress:
+            if bar is None:
+                bar = _events_bar(workflow_id, total)
+            bar.update(received - bar.n)
+        if on_page is not None:
+            on_page(pages, received)
+
+    try:
+        fetched = fetch_raw_history(
+            conn, workflow_id, run_id, page_size=page_size, stop=stop, on_events=on_events
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    if fetched.interrupted:
+        # The interrupt may have cut a page's rows short: build the rows of every event
+        # received again, from the start, so that each is there exactly once.
+        builder = FrameBuilder(codec, converter)
+        builder.add(fetched.history.events)
+    history = History._build(
+        fetched.history,
+        builder,
+        workflow_id=workflow_id,
+        run_id=fetched.run_id,
+        codec=codec,
+        namespace=conn.settings.namespace,
+        complete=fetched.complete,
+    )
+    history.pages = fetched.pages
+    return history
+
+
+class RawHistory(NamedTuple):
+    """What :func:`fetch_raw_history` got: the run id (resolved when none was given), the
+    events as received, whether the server said there were no more, the pages, and whether a
+    KeyboardInterrupt ended the fetch."""
+
+    run_id: str
+    history: HistoryProto
+    complete: bool
+    pages: int
+    interrupted: bool
+
+
+OnEvents = Callable[[Any, int, int, "int | None"], None]
+"""``on_events(events, pages, received, total)``: a page's new events, the pages and events
+received so far, and the run's history length when it was looked up (else ``None``)."""
+
+
+def fetch_raw_history(
+    conn: Connection,
+    workflow_id: str,
+    run_id: str | None = None,
+    *,
+    page_size: int = 0,
+    stop: threading.Event | None = None,
+    on_events: OnEvents | None = None,
+) -> RawHistory:
+    """Page through one run's history, encoded, requesting page *k+1* before ``on_events`` is
+    given page *k* (so that its work overlaps the transfer).
+
+    ``stop`` is checked between pages and while waiting for one; a KeyboardInterrupt ends the
+    fetch too (``interrupted``). Either way the events received so far are returned with
+    ``complete`` False.
+
+    Raises:
+        ArgumentError: ``workflow_id``, ``run_id`` or ``page_size`` is malformed.
+        NotFound: No such workflow or run.
+    """
     check_run(workflow_id, run_id)
     page_size = check_history_page_size(page_size)
-    converter = as_converter(converter)
     namespace = conn.settings.namespace
     total: int | None = None
     if not run_id:
@@ -618,9 +694,10 @@ def fetch_history_quiet(
         )
         run_id = describe.workflow_execution_info.execution.run_id
         total = int(describe.workflow_execution_info.history_length) or None
+    resolved: str = run_id
     errors = {
-        "NOT_FOUND": lambda _d: _not_found(workflow_id, run_id, conn),
-        "INVALID_ARGUMENT": lambda d: _bad_run_id(workflow_id, run_id, conn, d),
+        "NOT_FOUND": lambda _d: _not_found(workflow_id, resolved, conn),
+        "INVALID_ARGUMENT": lambda d: _bad_run_id(workflow_id, resolved, conn, d),
     }
     execution = WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
 
@@ -644,11 +721,10 @@ def fetch_history_quiet(
     # repeated fields on merge, so ``pages.history`` grows into the whole history with no copy
     # of any page (a page parsed on its own, then merged, would be copied once more).
     pages = GetWorkflowExecutionHistoryResponse()
-    builder: FrameBuilder | PagedFrames = PagedFrames(codec, converter)
-    built = 0  # events whose rows the builder holds
+    received = 0
     page_count = 0
     complete = False
-    bar = _events_bar(workflow_id, total) if progress else None
+    interrupted = False
     try:
         future: Future[Any] | None = request(b"")
         while future is not None and not stopped():
@@ -662,33 +738,13 @@ def fetch_history_quiet(
             token = pages.next_page_token
             complete = not token
             future = request(token) if token and not stopped() else None
-            builder.add(pages.history.events[built:])
-            built = len(pages.history.events)
-            if bar is not None:
-                bar.update(built - bar.n)
-            if on_page is not None:
-                on_page(page_count, built)
+            start, received = received, len(pages.history.events)
+            if on_events is not None:
+                on_events(pages.history.events[start:], page_count, received, total)
     except KeyboardInterrupt:
-        # The interrupt may have cut a page's rows short: build the rows of every event
-        # received again, from the start, so that each is there exactly once.
         complete = False
-        builder = FrameBuilder(codec, converter)
-        builder.add(pages.history.events)
-    finally:
-        if bar is not None:
-            bar.close()
-    raw = pages.history
-    history = History._build(
-        raw,
-        builder,
-        workflow_id=workflow_id,
-        run_id=run_id,
-        codec=codec,
-        namespace=namespace,
-        complete=complete,
-    )
-    history.pages = page_count
-    return history
+        interrupted = True
+    return RawHistory(resolved, pages.history, complete, page_count, interrupted)
 
 
 def _wait(future: Future[Any], stop: threading.Event | None) -> Any:

@@ -378,6 +378,10 @@ class FrameBuilder:
         """Payloads decoded so far."""
         return len(self._p_path)
 
+    def payload_rows(self) -> np.ndarray[Any, Any]:
+        """For each payload row, the row (position) of the event holding it."""
+        return np.asarray(self._p_row, dtype=np.intp)
+
     def add(self, events: Sequence[HistoryEvent]) -> None:
         """Decode one page of events and append their rows."""
         # Not for chains that wait on I/O: the pause is process-wide and would last the wait.

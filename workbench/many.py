@@ -26,17 +26,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import History as HistoryProto
 
-from .codecs import Chain, Remote
-from .codecs.base import Codec, DecodeFailure
+from .codecs import Chain
 from .errors import ArgumentError, NotFound, WorkbenchError
-from .history import History, HistoryInterrupted, fetch_history_quiet
-from .history_frames import EVENT_COLUMNS, PAYLOAD_COLUMNS, json_default
+from .history import History, HistoryInterrupted, _ids_from_events, fetch_raw_history
+from .history_frames import EVENT_COLUMNS, PAYLOAD_COLUMNS, FrameBuilder, json_default
+from .values import as_converter
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -83,8 +84,6 @@ RUN_COLUMNS: tuple[tuple[str, str], ...] = (
 rows; ``fetched`` is ``False`` for a run whose history is not in the result (an ``error`` says
 why, or the fetch was stopped before it)."""
 
-_T = TypeVar("_T")
-
 _ID_COLUMNS = (("workflow_id", "str"), ("run_id", "str"))
 MANY_EVENT_COLUMNS: tuple[tuple[str, str], ...] = (*_ID_COLUMNS, *EVENT_COLUMNS)
 MANY_PAYLOAD_COLUMNS: tuple[tuple[str, str], ...] = (*_ID_COLUMNS, *PAYLOAD_COLUMNS)
@@ -125,7 +124,10 @@ class Histories:
         self,
         runs: pd.DataFrame,
         *,
-        histories: Sequence[History] = (),
+        events: pd.DataFrame | None = None,
+        payloads: pd.DataFrame | None = None,
+        raws: dict[tuple[str, str], HistoryProto] | None = None,
+        codec: Chain | None = None,
         complete: bool = True,
         path: Path | None = None,
         query: str | None = None,
@@ -139,9 +141,10 @@ class Histories:
         self.complete = complete
         self.path = path
         self.query = query
-        self._histories = list(histories)
-        self._events: pd.DataFrame | None = None
-        self._payloads: pd.DataFrame | None = None
+        self.codec = codec
+        self._raws = raws or {}
+        self._events = events
+        self._payloads = payloads
 
     def __repr__(self) -> str:
         runs = self.runs
@@ -164,26 +167,41 @@ class Histories:
 
     @property
     def histories(self) -> list[History]:
-        """The :class:`~workbench.History` of each fetched run, in :attr:`runs` order (empty
-        for a result written to Parquet)."""
-        return list(self._histories)
+        """A :class:`~workbench.History` per fetched run, in :attr:`runs` order (empty for a
+        result written to Parquet). Built on demand from the frames."""
+        return [self.history(w, r) for w, r in self._raws]
 
     def history(self, workflow_id: str, run_id: str | None = None) -> History:
-        """The :class:`~workbench.History` of one run of the result.
+        """The :class:`~workbench.History` of one run of the result (its rows of the frames,
+        and the events as stored).
 
         Raises:
             NotFound: The run is not in the result (or the result was written to Parquet).
         """
-        for h in self._histories:
-            if h.workflow_id == workflow_id and (run_id is None or h.run_id == run_id):
-                return h
-        raise NotFound(
-            f"workflow {workflow_id!r}"
-            + (f" run {run_id!r}" if run_id else "")
-            + " is not among the fetched histories (Histories.runs lists them; a run written "
-            "to Parquet is read back with Histories.events)",
-            workflow_id=workflow_id,
-            run_id=run_id,
+        key = next(
+            (k for k in self._raws if k[0] == workflow_id and (run_id is None or k[1] == run_id)),
+            None,
+        )
+        if key is None:
+            raise NotFound(
+                f"workflow {workflow_id!r}"
+                + (f" run {run_id!r}" if run_id else "")
+                + " is not among the fetched histories (Histories.runs lists them; a result "
+                "written to Parquet is read back with Histories.events)",
+                workflow_id=workflow_id,
+                run_id=run_id,
+            )
+        ev, p = self.events, self.payloads
+        ids = ["workflow_id", "run_id"]
+        mine = (ev["workflow_id"] == key[0]) & (ev["run_id"] == key[1])
+        pmine = (p["workflow_id"] == key[0]) & (p["run_id"] == key[1])
+        return History(
+            self._raws[key],
+            ev[mine].drop(columns=ids).reset_index(drop=True),
+            p[pmine].drop(columns=ids).reset_index(drop=True),
+            workflow_id=key[0],
+            run_id=key[1],
+            codec=self.codec if self.codec is not None else Chain(),
         )
 
     @property
@@ -195,7 +213,7 @@ class Histories:
             if self.path is not None:
                 self._events = _read_part(self.path / "events", MANY_EVENT_COLUMNS)
             else:
-                self._events = _concat(self._histories, "events", MANY_EVENT_COLUMNS)
+                self._events = _empty(MANY_EVENT_COLUMNS)
         return self._events
 
     @property
@@ -207,7 +225,7 @@ class Histories:
             if self.path is not None:
                 self._payloads = _read_part(self.path / "payloads", MANY_PAYLOAD_COLUMNS)
             else:
-                self._payloads = _concat(self._histories, "payloads", MANY_PAYLOAD_COLUMNS)
+                self._payloads = _empty(MANY_PAYLOAD_COLUMNS)
         return self._payloads
 
     @property
@@ -333,87 +351,12 @@ def _empty(columns: Sequence[tuple[str, str]]) -> pd.DataFrame:
     return frame
 
 
-def _concat(
-    histories: Sequence[History], attr: str, columns: Sequence[tuple[str, str]]
-) -> pd.DataFrame:
-    frames = [getattr(h, attr) for h in histories]
-    if not frames:
-        return _empty(columns)
-    body: pd.DataFrame = pd.concat(frames, ignore_index=True)
-    lengths = [len(f) for f in frames]
-    ids = {
-        "workflow_id": _str_column([h.workflow_id for h in histories], lengths),
-        "run_id": _str_column([h.run_id for h in histories], lengths),
-    }
-    frame: pd.DataFrame = pd.concat([pd.DataFrame(ids, index=body.index), body], axis=1)
-    return frame
-
-
-def _str_column(values: list[str], lengths: list[int]) -> pd.Series:
-    repeated = np.repeat(np.asarray(values, dtype=object), lengths)
-    column: pd.Series = pd.Series(repeated, dtype="str")
-    return column
-
-
 def _runs_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     if not rows:
         return _empty(RUN_COLUMNS)
     frame = pd.DataFrame(rows, columns=[c for c, _ in RUN_COLUMNS])
     typed: pd.DataFrame = frame.astype(dict(RUN_COLUMNS))  # type: ignore[arg-type]
     return typed
-
-
-def _run_row(ref: RunRef, history: History | None, error: str | None) -> dict[str, Any]:
-    if history is None:
-        return {
-            "workflow_id": ref.workflow_id,
-            "run_id": ref.run_id,
-            "workflow_type": ref.workflow_type,
-            "status": ref.status,
-            "events": 0,
-            "payloads": 0,
-            "undecodable": 0,
-            "fetched": False,
-            "error": error,
-        }
-    p = history.payloads
-    return {
-        "workflow_id": history.workflow_id or ref.workflow_id,
-        "run_id": history.run_id or ref.run_id,
-        "workflow_type": ref.workflow_type or _workflow_type(history),
-        "status": ref.status or _status(history),
-        "events": len(history.events),
-        "payloads": len(p),
-        "undecodable": int(p["error"].notna().sum()),
-        "fetched": True,
-        "error": error,
-    }
-
-
-def _workflow_type(history: History) -> str | None:
-    ev = history.events
-    if not len(ev) or ev["event_type"].iloc[0] != "WorkflowExecutionStarted":
-        return None
-    value = ev["workflow_type"].iloc[0]
-    return value if isinstance(value, str) else None
-
-
-_CLOSE_STATUS = {
-    "WorkflowExecutionCompleted": "Completed",
-    "WorkflowExecutionFailed": "Failed",
-    "WorkflowExecutionCanceled": "Canceled",
-    "WorkflowExecutionTerminated": "Terminated",
-    "WorkflowExecutionContinuedAsNew": "ContinuedAsNew",
-    "WorkflowExecutionTimedOut": "TimedOut",
-}
-
-
-def _status(history: History) -> str | None:
-    """The status a history's last event says (``Running`` when it is not a closing one)."""
-    ev = history.events
-    if not len(ev):
-        return None
-    return _CLOSE_STATUS.get(str(ev["event_type"].iloc[-1]), "Running")
 
 
 # -- Parquet ---------------------------------------------------------------------------------
@@ -449,15 +392,12 @@ def _for_parquet(frame: pd.DataFrame, columns: Sequence[tuple[str, str]]) -> pd.
 
 
 class _ParquetSink:
-    """Writes the rows of fetched runs to ``<path>/events/part-N.parquet`` and
-    ``<path>/payloads/part-N.parquet`` a batch of runs at a time (bounded memory), and
-    ``<path>/runs.parquet`` at the end."""
+    """Writes each decoded batch of runs to ``<path>/events/part-N.parquet`` and
+    ``<path>/payloads/part-N.parquet`` as it comes (bounded memory), and ``<path>/runs.parquet``
+    at the end."""
 
-    def __init__(self, path: Path, flush_events: int = 50_000) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.flush_events = flush_events
-        self.pending: list[History] = []
-        self.pending_events = 0
         self.parts = 0
         try:
             (path / "events").mkdir(parents=True, exist_ok=True)
@@ -478,32 +418,22 @@ class _ParquetSink:
         self.event_schema = _arrow_schema(MANY_EVENT_COLUMNS)
         self.payload_schema = _arrow_schema(MANY_PAYLOAD_COLUMNS)
 
-    def add(self, history: History) -> None:
-        self.pending.append(history)
-        self.pending_events += len(history.events) + len(history.payloads)
-        if self.pending_events >= self.flush_events:
-            self.flush()
-
-    def flush(self) -> None:
-        if not self.pending:
-            return
+    def write(self, events: pd.DataFrame, payloads: pd.DataFrame) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
         name = f"part-{self.parts:05d}.parquet"
-        for attr, columns, schema in (
-            ("events", MANY_EVENT_COLUMNS, self.event_schema),
-            ("payloads", MANY_PAYLOAD_COLUMNS, self.payload_schema),
+        for folder, frame, columns, schema in (
+            ("events", events, MANY_EVENT_COLUMNS, self.event_schema),
+            ("payloads", payloads, MANY_PAYLOAD_COLUMNS, self.payload_schema),
         ):
-            frame = _for_parquet(_concat(self.pending, attr, columns), columns)
-            table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
-            pq.write_table(table, self.path / attr / name)
+            table = pa.Table.from_pandas(
+                _for_parquet(frame, columns), schema=schema, preserve_index=False
+            )
+            pq.write_table(table, self.path / folder / name)
         self.parts += 1
-        self.pending = []
-        self.pending_events = 0
 
     def close(self, runs: pd.DataFrame) -> None:
-        self.flush()
         runs.to_parquet(self.path / "runs.parquet", index=False)
 
 
@@ -518,133 +448,6 @@ def _read_part(folder: Path, columns: Sequence[tuple[str, str]]) -> pd.DataFrame
         return _empty([(n, "str" if d == "object" else d) for n, d in columns])
     frame: pd.DataFrame = pd.concat(parts, ignore_index=True)
     return frame
-
-
-# -- codec batching across runs --------------------------------------------------------------
-
-
-class _Coalesced(Codec):
-    """A codec shared by the fetch threads whose ``decode`` calls are merged: what arrives
-    within ``linger`` seconds (or until ``batch_size`` payloads) goes out as one call of the
-    wrapped codec, so a codec server gets a request per batch of payloads from many runs
-    instead of one per run (or per payload). A batch goes out at once when every fetch in
-    progress (``active()``) is waiting on it: nobody else can join."""
-
-    def __init__(
-        self,
-        inner: Codec,
-        *,
-        linger: float = 0.05,
-        batch_size: int = 256,
-        active: Callable[[], int] | None = None,
-    ) -> None:
-        self.inner = inner
-        self.active = active
-        self.name = inner.name
-        self.passes_through = inner.passes_through
-        self.linger = linger
-        self.batch_size = batch_size
-        self._cond = threading.Condition()
-        self._queue: list[tuple[Sequence[Payload], Future[list[Payload | DecodeFailure]]]] = []
-        self._closed = False
-        self._thread = threading.Thread(target=self._run, name="workbench-codec", daemon=True)
-        self._thread.start()
-
-    def __repr__(self) -> str:
-        return repr(self.inner)
-
-    def claims_encoding(self, encoding: bytes | None) -> bool:
-        return self.inner.claims_encoding(encoding)
-
-    def decode(self, payloads: Sequence[Payload]) -> list[Payload | DecodeFailure]:
-        future: Future[list[Payload | DecodeFailure]] = Future()
-        with self._cond:
-            self._queue.append((payloads, future))
-            self._cond.notify()
-        return future.result()
-
-    def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return self.inner.encode(payloads)
-
-    def close(self) -> None:
-        with self._cond:
-            self._closed = True
-            self._cond.notify()
-        self._thread.join(5)
-
-    def _run(self) -> None:
-        while True:
-            with self._cond:
-                while not self._queue and not self._closed:
-                    self._cond.wait()
-                if not self._queue and self._closed:
-                    return
-                # Let the other threads' payloads join this request.
-                deadline = time.monotonic() + self.linger
-                while sum(len(p) for p, _ in self._queue) < self.batch_size:
-                    if self.active is not None and len(self._queue) >= self.active():
-                        break
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
-                taken, self._queue = self._queue, []
-            merged = [p for payloads, _ in taken for p in payloads]
-            try:
-                results = self.inner.decode(merged)
-            except BaseException as err:  # a codec must not raise; if it does, its callers do
-                for _, future in taken:
-                    future.set_exception(err)
-                continue
-            start = 0
-            for payloads, future in taken:
-                future.set_result(list(results[start : start + len(payloads)]))
-                start += len(payloads)
-
-
-def _coalescing(
-    chain: Chain, active: Callable[[], int] | None = None
-) -> tuple[Chain, list[_Coalesced]]:
-    """``chain`` with each :class:`~workbench.codecs.Remote` wrapped in a :class:`_Coalesced`
-    (and the wrappers, to close)."""
-    wrapped: list[_Coalesced] = []
-    codecs: list[Codec] = []
-    for codec in chain.codecs:
-        if isinstance(codec, Remote):
-            co = _Coalesced(codec, batch_size=codec.batch_size, active=active)
-            wrapped.append(co)
-            codecs.append(co)
-        else:
-            codecs.append(codec)
-    if not wrapped:
-        return chain, []
-    return Chain(*codecs, max_depth=chain.max_depth), wrapped
-
-
-# -- fetching --------------------------------------------------------------------------------
-
-
-class _Counter:
-    """How many fetches are running (what the codec coalescer waits for)."""
-
-    def __init__(self) -> None:
-        self._n = 0
-        self._lock = threading.Lock()
-
-    def value(self) -> int:
-        return self._n
-
-    def around(self, fn: Callable[..., _T]) -> Callable[..., _T]:
-        def run(*args: Any) -> _T:
-            with self._lock:
-                self._n += 1
-            try:
-                return fn(*args)
-            finally:
-                with self._lock:
-                    self._n -= 1
-
-        return run
 
 
 class _Throttle:
@@ -675,51 +478,194 @@ def _retryable(error: WorkbenchError) -> bool:
 @dataclass
 class _Outcome:
     ref: RunRef
-    history: History | None
+    raw: HistoryProto | None  # the events, when the run was fetched whole
+    run_id: str
     error: str | None
     retries: int = 0
-    summary: dict[str, Any] | None = None  # the run's row, once its history went to Parquet
 
 
 def _fetch_one(
     conn: Connection,
     ref: RunRef,
-    chain: Chain,
-    converter: Any,
     halt: threading.Event,
     throttle: _Throttle,
     retry_deadline: float,
 ) -> _Outcome:
+    """Fetch one run's events (encoded), retrying rate limits and an unavailable server."""
     delay = _BACKOFF_START
     give_up: float | None = None
     retries = 0
     while True:
         if throttle.wait(halt):
-            return _Outcome(ref, None, None, retries)
+            return _Outcome(ref, None, ref.run_id, None, retries)
         try:
-            history = fetch_history_quiet(
-                conn, ref.workflow_id, ref.run_id or None, codec=chain, converter=converter,
-                stop=halt,
-            )  # fmt: skip
+            fetched = fetch_raw_history(conn, ref.workflow_id, ref.run_id or None, stop=halt)
         except WorkbenchError as err:
             if not _retryable(err):
-                return _Outcome(ref, None, err.message, retries)
+                return _Outcome(ref, None, ref.run_id, err.message, retries)
             now = time.monotonic()
             give_up = give_up if give_up is not None else now + retry_deadline
             if now + delay > give_up:
-                return _Outcome(
-                    ref, None, f"{err.message} (gave up after {retry_deadline:g} s)", retries
-                )
+                message = f"{err.message} (gave up after {retry_deadline:g} s)"
+                return _Outcome(ref, None, ref.run_id, message, retries)
             retries += 1
             if getattr(err, "grpc_code", None) == "RESOURCE_EXHAUSTED":
                 throttle.slow_down(delay)
             if halt.wait(delay * (0.5 + random.random())):
-                return _Outcome(ref, None, None, retries)
+                return _Outcome(ref, None, ref.run_id, None, retries)
             delay = min(delay * 2, _BACKOFF_CAP)
             continue
-        if not history.complete:  # halted mid-way: the run is not fetched
-            return _Outcome(ref, None, None, retries)
-        return _Outcome(ref, history, None, retries)
+        if not fetched.complete:  # halted mid-way: the run is not fetched
+            return _Outcome(ref, None, fetched.run_id, None, retries)
+        return _Outcome(ref, fetched.history, fetched.run_id, None, retries)
+
+
+BATCH_EVENTS = 5_000
+"""Events decoded together: the runs fetched so far are decoded (one codec call, one pair of
+frames) once this many events wait, and at the end. Building frames per run would cost more
+than decoding them; a codec server gets the payloads of many runs per request."""
+
+
+class _Collector:
+    """Decodes fetched runs a batch at a time into frames (one :class:`FrameBuilder` per batch:
+    rows of an event never depend on other events, so runs can share one), and keeps or writes
+    the frames."""
+
+    def __init__(self, codec: Chain, converter: Any, sink: _ParquetSink | None) -> None:
+        self.codec = codec
+        self.converter = converter
+        self.sink = sink
+        self.events: list[pd.DataFrame] = []
+        self.payloads: list[pd.DataFrame] = []
+        self.event_order: list[np.ndarray[Any, Any]] = []  # run position of each row
+        self.payload_order: list[np.ndarray[Any, Any]] = []
+        self.raws: dict[tuple[str, str], HistoryProto] = {}
+
+    def decode(
+        self, batch: Sequence[tuple[RunRef, HistoryProto]], positions: Sequence[int]
+    ) -> list[dict[str, Any]]:
+        """Decode a batch of runs (``positions``: their places in the result's run order);
+        return their rows for :attr:`Histories.runs`."""
+        if not batch:
+            return []
+        builder = FrameBuilder(self.codec, self.converter)
+        events: list[Any] = []
+        counts: list[int] = []
+        for _ref, raw in batch:
+            events.extend(raw.events)
+            counts.append(len(raw.events))
+        builder.add(events)
+        ev = builder.events_frame()
+        pf = builder.payloads_frame()
+        offsets = np.cumsum([0, *counts])
+        rows = builder.payload_rows()
+        owner: np.ndarray[Any, Any] = np.searchsorted(offsets, rows, side="right") - 1
+        wids = np.asarray([ref.workflow_id for ref, _ in batch], dtype=object)
+        rids = np.asarray([ref.run_id for ref, _ in batch], dtype=object)
+        ev.insert(0, "run_id", pd.Series(np.repeat(rids, counts), dtype="str"))
+        ev.insert(0, "workflow_id", pd.Series(np.repeat(wids, counts), dtype="str"))
+        pf.insert(0, "run_id", pd.Series(rids[owner], dtype="str"))
+        pf.insert(0, "workflow_id", pd.Series(wids[owner], dtype="str"))
+        n = len(batch)
+        payloads = np.bincount(owner, minlength=n)
+        bad = np.bincount(owner[pf["error"].notna().to_numpy()], minlength=n)
+        if self.sink is not None:
+            self.sink.write(ev, pf)
+        else:
+            places = np.asarray(positions, dtype=np.int64)
+            self.events.append(ev)
+            self.payloads.append(pf)
+            self.event_order.append(np.repeat(places, counts))
+            self.payload_order.append(places[owner])
+            for ref, raw in batch:
+                self.raws[(ref.workflow_id, ref.run_id)] = raw
+        return [
+            {
+                "workflow_id": ref.workflow_id,
+                "run_id": ref.run_id,
+                "workflow_type": ref.workflow_type or _workflow_type(raw),
+                "status": ref.status or _status(raw),
+                "events": counts[k],
+                "payloads": int(payloads[k]),
+                "undecodable": int(bad[k]),
+                "fetched": True,
+                "error": None,
+            }
+            for k, (ref, raw) in enumerate(batch)
+        ]
+
+    def result(
+        self, runs: pd.DataFrame, *, complete: bool, query: str | None, retries: int
+    ) -> Histories:
+        if self.sink is not None:
+            self.sink.close(runs)
+        # Runs are decoded in the order they arrive; rows are put back in run order.
+        events = _joined(self.events, MANY_EVENT_COLUMNS, self.event_order)
+        payloads = _joined(self.payloads, MANY_PAYLOAD_COLUMNS, self.payload_order)
+        return Histories(
+            runs,
+            events=None if self.sink is not None else events,
+            payloads=None if self.sink is not None else payloads,
+            raws=self.raws,
+            codec=self.codec,
+            complete=complete,
+            path=self.sink.path if self.sink is not None else None,
+            query=query,
+            retries=retries,
+        )
+
+
+def _joined(
+    frames: list[pd.DataFrame],
+    columns: Sequence[tuple[str, str]],
+    orders: list[np.ndarray[Any, Any]],
+) -> pd.DataFrame:
+    if not frames:
+        return _empty(columns)
+    joined: pd.DataFrame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    order = np.concatenate(orders) if orders else np.zeros(0, dtype=np.int64)
+    if len(order) and (np.diff(order) < 0).any():
+        # stable: a run's rows keep their event order
+        joined = joined.take(np.argsort(order, kind="stable")).reset_index(drop=True)
+    return joined
+
+
+def _workflow_type(raw: HistoryProto) -> str | None:
+    if not raw.events or not raw.events[0].HasField("workflow_execution_started_event_attributes"):
+        return None
+    name = raw.events[0].workflow_execution_started_event_attributes.workflow_type.name
+    return name or None
+
+
+_CLOSE_STATUS = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "Completed",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "Failed",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "Canceled",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "Terminated",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "ContinuedAsNew",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "TimedOut",
+}
+
+
+def _status(raw: HistoryProto) -> str | None:
+    """The status a history's last event says (``Running`` when it is not a closing one)."""
+    if not raw.events:
+        return None
+    return _CLOSE_STATUS.get(raw.events[-1].event_type, "Running")
+
+
+def _unfetched_row(ref: RunRef, error: str | None) -> dict[str, Any]:
+    return {
+        "workflow_id": ref.workflow_id,
+        "run_id": ref.run_id,
+        "workflow_type": ref.workflow_type,
+        "status": ref.status,
+        "events": 0,
+        "payloads": 0,
+        "undecodable": 0,
+        "fetched": False,
+        "error": error,
+    }
 
 
 def fetch_histories(
@@ -736,7 +682,8 @@ def fetch_histories(
     retry_deadline: float = RETRY_DEADLINE,
     query: str | None = None,
 ) -> Histories:
-    """Fetch and decode the histories of ``runs`` on ``concurrency`` threads.
+    """Fetch the histories of ``runs`` on ``concurrency`` threads and decode them in batches
+    on the caller's thread while the next ones are fetched.
 
     See :meth:`workbench.Session.histories` for what the result holds and how interruption,
     retries and failures are handled.
@@ -751,86 +698,101 @@ def fetch_histories(
         )
     refs = list(runs)
     sink = _ParquetSink(Path(to).expanduser()) if to is not None else None
+    collector = _Collector(codec, as_converter(converter), sink)
     halt = threading.Event()
-    running = _Counter()
-    chain, coalesced = _coalescing(codec, running.value)
     throttle = _Throttle()
     outcomes: dict[int, _Outcome] = {}
+    rows: dict[int, dict[str, Any]] = {}
+    waiting: list[int] = []  # fetched, not yet decoded
+    waiting_events = 0
     bar = _runs_bar(len(refs)) if progress else None
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="workbench-history")
-    interrupted = False
     pending: dict[Future[_Outcome], int] = {}
+    todo = iter(enumerate(refs))
+    window = concurrency * 4  # runs queued ahead: bounded, so fetched events do not pile up
+
+    def submit() -> None:
+        while len(pending) < window and not halt.is_set():
+            item = next(todo, None)
+            if item is None:
+                return
+            index, ref = item
+            future = pool.submit(_fetch_one, conn, ref, halt, throttle, retry_deadline)
+            pending[future] = index
+
+    def settle(index: int, outcome: _Outcome) -> None:
+        nonlocal waiting_events
+        outcomes[index] = outcome
+        if outcome.raw is not None:
+            waiting.append(index)
+            waiting_events += len(outcome.raw.events)
+
+    def decode_waiting() -> None:
+        # A batch is decoded whole or not at all (an interrupt leaves it waiting).
+        nonlocal waiting_events
+        batch = [
+            (
+                RunRef(
+                    outcomes[i].ref.workflow_id,
+                    outcomes[i].run_id,
+                    outcomes[i].ref.workflow_type,
+                    outcomes[i].ref.status,
+                ),
+                outcomes[i].raw,
+            )
+            for i in waiting
+        ]
+        decoded = collector.decode(batch, waiting)  # type: ignore[arg-type]
+        for i, row in zip(waiting, decoded, strict=True):
+            rows[i] = row
+            outcomes[i].raw = None  # its events are in the frames (and kept by the collector)
+        waiting.clear()
+        waiting_events = 0
+
+    interrupted = False
     try:
-        todo = iter(enumerate(refs))
-        window = concurrency * 2  # runs queued ahead: bounded, so results do not pile up
-
-        def submit() -> None:
-            while len(pending) < window and not halt.is_set():
-                item = next(todo, None)
-                if item is None:
-                    return
-                index, ref = item
-                future = pool.submit(
-                    running.around(_fetch_one),
-                    conn,
-                    ref,
-                    chain,
-                    converter,
-                    halt,
-                    throttle,
-                    retry_deadline,
-                )
-                pending[future] = index
-
         submit()
-        while pending:
+        while pending or waiting:
             if stop is not None and stop.is_set():
                 halt.set()
-            done, _ = wait(list(pending), timeout=0.05, return_when=FIRST_COMPLETED)
+            if pending:
+                done, _ = wait(list(pending), timeout=0.05, return_when=FIRST_COMPLETED)
+            else:
+                done = set()
             for future in done:
-                index = pending.pop(future)
-                outcomes[index] = _settle(future.result(), sink)
+                settle(pending.pop(future), future.result())
                 if bar is not None:
                     bar.update(1)
                 if on_run is not None:
                     on_run(len(outcomes), len(refs))
             submit()
+            if waiting and (waiting_events >= BATCH_EVENTS or not pending):
+                decode_waiting()
     except KeyboardInterrupt:
         interrupted = True
-        halt.set()
     finally:
         halt.set()
         pool.shutdown(wait=True, cancel_futures=True)
-        for co in coalesced:
-            co.close()
         if bar is not None:
             bar.close()
-    if interrupted:  # collect what finished while the pool wound down
-        for future, index in list(pending.items()):
+    if interrupted:  # what finished while the pool wound down is kept too
+        for future, index in pending.items():
             if future.done() and not future.cancelled() and index not in outcomes:
-                outcomes[index] = _settle(future.result(), sink)
-    rows: list[dict[str, Any]] = []
-    histories: list[History] = []
+                settle(index, future.result())
+    decode_waiting()
+    run_rows = []
     for index, ref in enumerate(refs):
+        if index in rows:
+            run_rows.append(rows[index])
+            continue
         outcome = outcomes.get(index)
-        if outcome is None:
-            rows.append(_run_row(ref, None, None))
-        elif outcome.summary is not None:
-            rows.append(outcome.summary)
-        else:
-            rows.append(_run_row(ref, outcome.history, outcome.error))
-            if outcome.history is not None:
-                histories.append(outcome.history)
-    runs_frame = _runs_frame(rows)
+        run_rows.append(_unfetched_row(ref, outcome.error if outcome is not None else None))
+    runs_frame = _runs_frame(run_rows)
     fetched_or_failed = runs_frame["fetched"] | runs_frame["error"].notna()
     complete = bool(fetched_or_failed.all())
-    if sink is not None:
-        sink.close(runs_frame)
-    result = Histories(
+    result = collector.result(
         runs_frame,
-        histories=histories,
         complete=complete,
-        path=sink.path if sink is not None else None,
         query=query,
         retries=sum(o.retries for o in outcomes.values()),
     )
@@ -843,16 +805,6 @@ def fetch_histories(
             stacklevel=3,
         )
     return result
-
-
-def _settle(outcome: _Outcome, sink: _ParquetSink | None) -> _Outcome:
-    """Hand a fetched history to the Parquet sink, keeping only its run row (memory stays
-    bounded); without a sink the outcome is kept as it is."""
-    if sink is None or outcome.history is None:
-        return outcome
-    sink.add(outcome.history)
-    row = _run_row(outcome.ref, outcome.history, None)
-    return _Outcome(outcome.ref, None, None, outcome.retries, summary=row)
 
 
 def _runs_bar(total: int) -> Any:
@@ -919,30 +871,25 @@ def refs_from(runs: Any) -> list[RunRef]:
 
 
 def decode_histories(
-    protos: Sequence[Any], codec: Chain, converter: Any = None, *, concurrency: int = 4
+    protos: Sequence[HistoryProto], codec: Chain, converter: Any = None
 ) -> Histories:
-    """Decode histories already in memory (export files) into a :class:`Histories`.
-
-    With a codec server in the chain the runs are decoded on ``concurrency`` threads whose
-    requests are merged, so each request carries the payloads of several runs.
-    """
-    running = _Counter()
-    chain, coalesced = _coalescing(codec, running.value)
-
-    def one(proto: Any) -> History:
-        return History._from_proto(proto, codec=chain, workflow_id=None, converter=converter)
-
-    try:
-        if coalesced:
-            with ThreadPoolExecutor(concurrency, thread_name_prefix="workbench-decode") as pool:
-                histories = list(pool.map(running.around(one), protos))
-        else:
-            histories = [one(p) for p in protos]
-    finally:
-        for co in coalesced:
-            co.close()
-    rows = [_run_row(RunRef(h.workflow_id, h.run_id), h, None) for h in histories]
-    return Histories(_runs_frame(rows), histories=histories)
+    """Decode histories already in memory (export files) into a :class:`Histories`, a batch
+    of runs at a time (a codec server gets the payloads of several runs per request)."""
+    collector = _Collector(codec, as_converter(converter), None)
+    batch: list[tuple[RunRef, HistoryProto]] = []
+    places: list[int] = []
+    size = 0
+    rows: list[dict[str, Any]] = []
+    for place, proto in enumerate(protos):
+        wid, rid = _ids_from_events(proto)
+        batch.append((RunRef(wid, rid), proto))
+        places.append(place)
+        size += len(proto.events)
+        if size >= BATCH_EVENTS:
+            rows += collector.decode(batch, places)
+            batch, places, size = [], [], 0
+    rows += collector.decode(batch, places)
+    return collector.result(_runs_frame(rows), complete=True, query=None, retries=0)
 
 
 def warn_undecoded_runs(hs: Histories, *, stacklevel: int = 2) -> None:
