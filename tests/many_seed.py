@@ -77,7 +77,7 @@ def converter() -> DataConverter:
     )
 
 
-async def _seed(address: str, count: int, fail_every: int, tag: str) -> Seeded:
+async def _seed(address: str, count: int, fail_every: int, tag: str, start: int = 0) -> Seeded:
     client = await Client.connect(address, namespace="default", data_converter=converter())
     task_queue = f"wb-many-{tag}"
     seeded = Seeded(address, tag, f"WbKeyword='{tag}'")
@@ -89,7 +89,7 @@ async def _seed(address: str, count: int, fail_every: int, tag: str) -> Seeded:
         max_concurrent_workflow_tasks=20,
     ):
         handles = []
-        for n in range(count):
+        for n in range(start, start + count):
             fail = fail_every > 0 and n % fail_every == fail_every - 1
             wid = f"{tag}-{n:04d}"
             seeded.orders[wid] = order(n, fail=fail)
@@ -118,12 +118,21 @@ async def _seed(address: str, count: int, fail_every: int, tag: str) -> Seeded:
     return seeded
 
 
-def seed_orders(address: str, count: int, *, fail_every: int = 4, tag: str | None = None) -> Seeded:
-    """Run ``count`` encrypted order workflows (every ``fail_every``-th fails) and wait until
-    visibility lists them all as closed."""
+def seed_orders(
+    address: str,
+    count: int,
+    *,
+    fail_every: int = 4,
+    tag: str | None = None,
+    start: int = 0,
+    timeout: float = 180.0,
+) -> Seeded:
+    """Run ``count`` encrypted order workflows (every ``fail_every``-th fails; numbered from
+    ``start``) and wait until visibility lists them all as closed."""
     loop = LoopThread()
     try:
-        return loop.run(_seed(address, count, fail_every, tag or f"many-{uuid.uuid4().hex[:8]}"))
+        tag = tag or f"many-{uuid.uuid4().hex[:8]}"
+        return loop.run(_seed(address, count, fail_every, tag, start), timeout=timeout)
     finally:
         loop.close()
 
