@@ -6,6 +6,7 @@ mid-way, a codec server failing some batches, Stop in the middle."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import threading
 import time
 import uuid
@@ -292,3 +293,17 @@ def test_server_restarted_mid_way_keeps_the_finished_runs_and_resumes(
     assert hs.complete and hs.retries > 0
     assert hs.runs.fetched.all() and hs.runs.error.isna().all()
     assert set(hs.events.workflow_id) == set(seeded.orders)
+
+
+def test_ctrl_c_in_the_middle_keeps_the_runs_done(s: workbench.Session, seeded: Seeded) -> None:
+    def on_run(done: int, total: int) -> None:
+        if done == 4:
+            signal.raise_signal(signal.SIGINT)  # what Ctrl-C / Jupyter's Stop delivers
+
+    with pytest.warns(HistoryInterrupted, match="stopped early"):
+        hs = s.histories(seeded.query, concurrency=1, on_run=on_run, progress=False)
+    fetched = hs.runs[hs.runs.fetched]
+    assert not hs.complete and 4 <= len(fetched) < len(seeded.orders)
+    assert set(hs.events.workflow_id) == set(fetched.workflow_id)
+    assert (fetched.events > 0).all()
+    assert s.histories(seeded.query, progress=False).complete  # the session still works

@@ -6,13 +6,18 @@
 >>> hs.search(lambda v: v.get("customer") == "Ada")   # payload rows whose value matches
 >>> hs.search("4111-1111")                    # or any text inside the decoded values
 
-Each run is fetched by :func:`workbench.history.fetch_history_quiet` (the library's one fetch and
-decode) on a pool of threads. A run failing with ``RESOURCE_EXHAUSTED`` or ``UNAVAILABLE`` (rate
-limits, a restarting server) is fetched again after a capped backoff that every thread observes,
-so the whole pool slows down; a run failing otherwise (deleted, not found) becomes a row of
-:attr:`Histories.runs` with its ``error``. Codecs that make a request per batch (a codec server,
-:class:`~workbench.codecs.Remote`) are shared by the threads through a coalescer, so one request
-carries the payloads of several runs.
+Each run's events are fetched, encoded, by :func:`workbench.history.fetch_raw_history` (the
+paging :meth:`workbench.Session.history` uses) on a pool of threads, while the caller's thread
+decodes the runs already fetched a batch at a time (:data:`BATCH_EVENTS`) with the library's
+:class:`~workbench.history_frames.FrameBuilder`: one codec call and one pair of frames per batch,
+since building frames run by run would cost more than decoding them. A codec server
+(:class:`~workbench.codecs.Remote`) therefore gets the payloads of many runs per request. Rows
+are put back in the order of :attr:`Histories.runs`.
+
+A run failing with ``RESOURCE_EXHAUSTED`` or ``UNAVAILABLE`` (rate limits, a restarting server)
+is fetched again after a capped backoff that every thread observes, so the whole pool slows
+down; a run failing otherwise (deleted, not found) becomes a row of :attr:`Histories.runs` with
+its ``error``.
 """
 
 from __future__ import annotations
