@@ -807,7 +807,7 @@ def fetch_histories(
             f"fetching histories stopped early: {len(refs) - missing} of {len(refs)} runs are "
             f"in the result; the {missing} others have fetched=False in Histories.runs.",
             HistoryInterrupted,
-            stacklevel=3,
+            stacklevel=4,  # the caller of Session.histories / histories_for
         )
     return result
 

@@ -374,17 +374,11 @@ class Session:
             decode_memo=default_decode_memo,  # only the ids are needed
             stop=stop,
         )
-        return self.histories_for(
-            listing,
-            concurrency=concurrency,
-            codec=codec,
-            to=to,
-            progress=progress,
-            stop=stop,
-            on_run=on_run,
-            converter=converter,
-            _query=query,
+        hs = self._fetch_many(
+            listing, query, concurrency, codec, to, progress, stop, on_run, converter
         )
+        warn_undecoded_runs(hs, stacklevel=2)
+        return hs
 
     def histories_for(
         self,
@@ -397,7 +391,6 @@ class Session:
         stop: threading.Event | None = None,
         on_run: OnRun | None = None,
         converter: Any = None,
-        _query: str | None = None,
     ) -> Histories:
         """The decoded histories of given runs, as :meth:`histories` fetches them.
 
@@ -415,8 +408,24 @@ class Session:
         Raises:
             ArgumentError: ``runs`` is none of these, or another argument is malformed.
         """
+        hs = self._fetch_many(runs, None, concurrency, codec, to, progress, stop, on_run, converter)
+        warn_undecoded_runs(hs, stacklevel=2)
+        return hs
+
+    def _fetch_many(
+        self,
+        runs: Any,
+        query: str | None,
+        concurrency: int,
+        codec: CodecLike | None,
+        to: str | os.PathLike[str] | None,
+        progress: bool,
+        stop: threading.Event | None,
+        on_run: OnRun | None,
+        converter: Any,
+    ) -> Histories:
         chain = self.codec if codec is None else as_chain(codec).with_namespace(self.namespace)
-        hs = fetch_histories(
+        return fetch_histories(
             self.connection,
             refs_from(runs),
             codec=chain,
@@ -426,10 +435,8 @@ class Session:
             progress=progress,
             stop=stop,
             on_run=on_run,
-            query=_query,
+            query=query,
         )
-        warn_undecoded_runs(hs, stacklevel=3 if _query is not None else 2)
-        return hs
 
     def close(self) -> None:
         """Close the connection. The session cannot be used afterwards."""

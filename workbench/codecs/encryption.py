@@ -175,7 +175,7 @@ class AesGcm(Codec):
         self._decrypters = decrypters
         self._encrypt = encrypters[encrypt_key_id]
         # Kept only so that the codec can be pickled (sent to dask workers); never shown.
-        self._raw_keys = raw_keys
+        self._raw_keys = _Keys(raw_keys)
         self._ring_text = _names(encrypters)
 
     def __repr__(self) -> str:
@@ -183,7 +183,7 @@ class AesGcm(Codec):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # The ciphers cannot be pickled: rebuild them from the keys (which travel with it).
-        return (_rebuild_aes_gcm, (dict(self._raw_keys), self.encrypt_key_id))
+        return (_rebuild_aes_gcm, (dict(self._raw_keys.keys), self.encrypt_key_id))
 
     def claims_encoding(self, encoding: bytes | None) -> bool:
         """Claims ``binary/encrypted``."""
@@ -268,6 +268,18 @@ def _text(raw: bytes | None) -> str:
 
 def _names(ids: Mapping[str, object]) -> str:
     return ", ".join(repr(i) for i in ids)
+
+
+class _Keys:
+    """Key id -> key bytes, whose repr names the ids only (``vars(codec)`` shows no key)."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: dict[str, bytes]) -> None:
+        self.keys = keys
+
+    def __repr__(self) -> str:
+        return f"<keys {sorted(self.keys)!r}>"
 
 
 def _rebuild_aes_gcm(keys: dict[str, bytes], encrypt_key_id: str) -> AesGcm:
