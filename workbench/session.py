@@ -374,6 +374,11 @@ class Session:
             decode_memo=default_decode_memo,  # only the ids are needed
             stop=stop,
         )
+        if not listing.attrs.get("complete", True):
+            # The listing itself was interrupted (Ctrl-C or stop): fetch nothing more; the runs
+            # listed are rows with fetched=False, and the result says it is incomplete.
+            stop = threading.Event()
+            stop.set()
         hs = self._fetch_many(
             listing, query, concurrency, codec, to, progress, stop, on_run, converter
         )
