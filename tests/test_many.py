@@ -273,6 +273,7 @@ def test_server_restarted_mid_way_keeps_the_finished_runs_and_resumes(
     server = own_server
     seeded = seed_orders(server.address, 10, fail_every=5)
     restarted = threading.Event()
+    helpers: list[threading.Thread] = []
 
     def bring_back() -> None:
         time.sleep(1.0)
@@ -283,12 +284,17 @@ def test_server_restarted_mid_way_keeps_the_finished_runs_and_resumes(
         if done == 1:
             # The runs queued after this one (at most 4 per thread) meet a server that is down.
             server.stop()
-            threading.Thread(target=bring_back, daemon=True).start()
+            helpers.append(threading.Thread(target=bring_back, daemon=True))
+            helpers[0].start()
 
-    with workbench.connect(
-        server.address, "default", env={}, codec=codecs.AesGcm({KEY_ID: KEY})
-    ) as s:
-        hs = _quiet(s.histories, seeded.query, concurrency=1, on_run=on_run, progress=False)
+    try:
+        with workbench.connect(
+            server.address, "default", env={}, codec=codecs.AesGcm({KEY_ID: KEY})
+        ) as s:
+            hs = _quiet(s.histories, seeded.query, concurrency=1, on_run=on_run, progress=False)
+    finally:
+        for helper in helpers:  # the server is up (and stopped by its fixture) when we leave
+            helper.join(120)
     assert restarted.is_set()
     assert hs.complete and hs.retries > 0
     assert hs.runs.fetched.all() and hs.runs.error.isna().all()
