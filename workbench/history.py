@@ -104,7 +104,8 @@ class History:
         namespace: str | None = None,
         complete: bool = True,
     ) -> None:
-        self.raw = raw
+        self._raw: HistoryProto | None = raw
+        self._raw_pages: list[bytes] | None = None
         self.events = events
         self.payloads = payloads
         self.workflow_id = workflow_id
@@ -125,6 +126,23 @@ class History:
 
     def __len__(self) -> int:
         return len(self.events)
+
+    @property
+    def raw(self) -> HistoryProto:
+        """The history as stored (encoded), a ``temporalio.api.history.v1.History``.
+
+        A fetched history keeps its pages serialized and parses them on first access: parsed
+        protobuf messages take several times their wire size, and most uses need only the
+        frames."""
+        if self._raw is None:
+            self._raw = parse_pages(self._raw_pages or [])
+            self._raw_pages = None
+        return self._raw
+
+    @raw.setter
+    def raw(self, value: HistoryProto) -> None:
+        self._raw = value
+        self._raw_pages = None
 
     @property
     def errors(self) -> pd.DataFrame:
@@ -577,7 +595,7 @@ def fetch_history(
     if not history.complete:
         warnings.warn(
             f"history of workflow {workflow_id!r} run {history.run_id!r} stopped early: it "
-            f"holds the {len(history.raw.events)} events of the {history.pages} pages received "
+            f"holds the {len(history.events)} events of the {history.pages} pages received "
             "(History.complete is False); fetch it again for the rest.",
             HistoryInterrupted,
             stacklevel=3,
@@ -615,18 +633,26 @@ def fetch_history_quiet(
 
     try:
         fetched = fetch_raw_history(
-            conn, workflow_id, run_id, page_size=page_size, stop=stop, on_events=on_events
+            conn,
+            workflow_id,
+            run_id,
+            page_size=page_size,
+            stop=stop,
+            on_events=on_events,
+            keep_serialized=True,
         )
     finally:
         if bar is not None:
             bar.close()
+    raw: HistoryProto | None = None
     if fetched.interrupted:
         # The interrupt may have cut a page's rows short: build the rows of every event
         # received again, from the start, so that each is there exactly once.
+        raw = parse_pages(fetched.serialized)
         builder = FrameBuilder(codec, converter)
-        builder.add(fetched.history.events)
+        builder.add(raw.events)
     history = History._build(
-        fetched.history,
+        HistoryProto(),
         builder,
         workflow_id=workflow_id,
         run_id=fetched.run_id,
@@ -634,20 +660,24 @@ def fetch_history_quiet(
         namespace=conn.settings.namespace,
         complete=fetched.complete,
     )
+    # The events stay serialized until History.raw is read (parsed, they take several times
+    # the memory of their bytes).
+    history._raw, history._raw_pages = raw, None if raw is not None else fetched.serialized
     history.pages = fetched.pages
     return history
 
 
 class RawHistory(NamedTuple):
     """What :func:`fetch_raw_history` got: the run id (resolved when none was given), the
-    events as received, whether the server said there were no more, the pages, and whether a
-    KeyboardInterrupt ended the fetch."""
+    events as received (or, with ``keep_serialized``, the pages' bytes), whether the server said
+    there were no more, the pages, and whether a KeyboardInterrupt ended the fetch."""
 
     run_id: str
     history: HistoryProto
     complete: bool
     pages: int
     interrupted: bool
+    serialized: list[bytes]
 
 
 OnEvents = Callable[[Any, int, int, "int | None"], None]
@@ -663,13 +693,16 @@ def fetch_raw_history(
     page_size: int = 0,
     stop: threading.Event | None = None,
     on_events: OnEvents | None = None,
+    keep_serialized: bool = False,
 ) -> RawHistory:
     """Page through one run's history, encoded, requesting page *k+1* before ``on_events`` is
     given page *k* (so that its work overlaps the transfer).
 
     ``stop`` is checked between pages and while waiting for one; a KeyboardInterrupt ends the
     fetch too (``interrupted``). Either way the events received so far are returned with
-    ``complete`` False.
+    ``complete`` False. With ``keep_serialized`` each page is parsed on its own for
+    ``on_events`` and kept as its bytes (``serialized``; ``history`` stays empty), which holds a
+    fraction of the memory of parsed messages.
 
     Raises:
         ArgumentError: ``workflow_id``, ``run_id`` or ``page_size`` is malformed.
@@ -721,6 +754,7 @@ def fetch_raw_history(
     # repeated fields on merge, so ``pages.history`` grows into the whole history with no copy
     # of any page (a page parsed on its own, then merged, would be copied once more).
     pages = GetWorkflowExecutionHistoryResponse()
+    serialized: list[bytes] = []
     received = 0
     page_count = 0
     complete = False
@@ -731,20 +765,40 @@ def fetch_raw_history(
             data = _wait(future, stop)
             if data is None:  # stopped while the page was on the wire
                 break
-            pages.ClearField("next_page_token")  # the last page has none: drop the old one
-            pages.MergeFromString(data)
+            if keep_serialized:
+                page = GetWorkflowExecutionHistoryResponse.FromString(data)
+                serialized.append(data)
+            else:
+                pages.ClearField("next_page_token")  # the last page has none: drop the old one
+                pages.MergeFromString(data)
+                page = pages
             del data
             page_count += 1
-            token = pages.next_page_token
+            token = page.next_page_token
             complete = not token
             future = request(token) if token and not stopped() else None
-            start, received = received, len(pages.history.events)
+            if keep_serialized:
+                new_events: Any = page.history.events
+                received += len(new_events)
+            else:
+                start, received = received, len(pages.history.events)
+                new_events = pages.history.events[start:]
             if on_events is not None:
-                on_events(pages.history.events[start:], page_count, received, total)
+                on_events(new_events, page_count, received, total)
+            del page, new_events
     except KeyboardInterrupt:
         complete = False
         interrupted = True
-    return RawHistory(resolved, pages.history, complete, page_count, interrupted)
+    return RawHistory(resolved, pages.history, complete, page_count, interrupted, serialized)
+
+
+def parse_pages(pages: list[bytes]) -> HistoryProto:
+    """The history that serialized ``GetWorkflowExecutionHistoryResponse`` pages hold, in order
+    (merging appends repeated fields, so the events come out page after page)."""
+    merged = GetWorkflowExecutionHistoryResponse()
+    for data in pages:
+        merged.MergeFromString(data)
+    return merged.history
 
 
 def _wait(future: Future[Any], stop: threading.Event | None) -> Any:
