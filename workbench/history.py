@@ -6,11 +6,12 @@
 >>> h.to_json("order-123.json")                 # encoded, as the CLI writes it (replayable)
 >>> History.from_json("order-123.json", codec=codecs.AesGcm({"key-2026": key}))   # offline
 
-Fetching pages through ``GetWorkflowExecutionHistory`` and decodes page *k* while page *k+1* is
-on the wire. Events are kept once, encoded, in :attr:`History.raw` (each page's bytes are parsed
-straight into it); decoded payloads are turned into values and dropped, so a big history is never
-held twice. Payloads are found from the protobuf descriptors (:mod:`workbench.payloads`), so new
-event types need no code here.
+Fetching pages through ``GetWorkflowExecutionHistory`` decodes page *k* and builds its rows while
+page *k+1* is on the wire. The events are kept once, encoded: as the pages' bytes, parsed into
+:attr:`History.raw` on first access (parsed messages take several times the memory of their
+bytes); decoded payloads are turned into values and dropped, so a big history is never held
+twice. Payloads are found from the protobuf descriptors (:mod:`workbench.payloads`), so new event
+types need no code here.
 """
 
 from __future__ import annotations
