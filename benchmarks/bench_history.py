@@ -50,6 +50,7 @@ import grpc  # noqa: E402
 from codec_samples import SampleEncryptionCodec  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 from temporalio.api.common.v1 import Payload, WorkflowExecution  # noqa: E402
+from temporalio.api.history.v1 import History as HistoryProto  # noqa: E402
 from temporalio.api.workflowservice.v1 import (  # noqa: E402
     DescribeWorkflowExecutionRequest,
     GetWorkflowExecutionHistoryRequest,
@@ -239,9 +240,23 @@ def main() -> None:
     parser.add_argument("--page-size", type=int, default=0, help="0: the server's default")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
     parser.add_argument("--seed", help=argparse.SUPPRESS)  # internal: seed this address
+    parser.add_argument(
+        "--shapes",
+        action="store_true",
+        help="issue 14: both shapes against raw fetch, History.from_json, the largest history",
+    )
+    parser.add_argument("--memory", nargs=2, help=argparse.SUPPRESS)  # internal: address, wid
     args = parser.parse_args()
     if args.seed:
         _seed_main(args.seed, args.activities)
+    if args.memory:
+        _memory_main(*args.memory)
+    if args.shapes:
+        from bench_history_shapes import shapes_main  # type: ignore[import-not-found]
+
+        shapes_main(args, open_server, raw_fetch, WORKFLOW_ID)
+        sys.stdout.flush()
+        os._exit(0)
 
     load_before = os.getloadavg()
     server, run_id = open_server(args.activities)
@@ -256,6 +271,43 @@ def main() -> None:
         _write_section(report)
     sys.stdout.flush()
     os._exit(0)  # the temporalio client's runtime threads (sdk-python#300)
+
+
+def _memory_main(address: str, workflow_id: str) -> None:
+    """Fetch one history in this fresh process and print its memory figures as JSON."""
+    import resource
+
+    from _signals_seed import KEY as SIG_KEY
+    from _signals_seed import KEY_ID as SIG_KEY_ID
+
+    chain = codecs.Chain(codecs.AesGcm({SIG_KEY_ID: SIG_KEY}), codecs.Zlib())
+    with workbench.connect(address, "default", env={}, codec=chain) as s:
+        # Warm up (imports, channel, frame code) without fetching this history: ru_maxrss is
+        # the peak since the process started, so nothing big may come before the measurement.
+        s.describe(workflow_id)
+        History.from_proto(HistoryProto(), codec=chain)
+        page = os.sysconf("SC_PAGE_SIZE")
+        with open("/proc/self/statm") as f:
+            before = int(f.read().split()[1]) * page
+        t0 = time.perf_counter()
+        h = s.history(workflow_id)
+        seconds = time.perf_counter() - t0
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # before h.raw is read
+        print(
+            json.dumps(
+                {
+                    "events": len(h.events),
+                    "payloads": len(h.payloads),
+                    "seconds": seconds,
+                    "proto_bytes": h.raw.ByteSize(),
+                    "rss_before": before,
+                    "peak_rss": peak,
+                    "undecodable": int(h.payloads.error.notna().sum()),
+                }
+            )
+        )
+    sys.stdout.flush()
+    os._exit(0)
 
 
 def _measure(server: DevServer, run_id: str, args: argparse.Namespace) -> dict[str, Any]:

@@ -662,3 +662,20 @@ def test_converter_panel_serves_the_active_converter(
     assert server.stats.payloads > 0
     panel.unserve_button.click()
     assert not server.running and panel.server is None
+
+
+def test_history_panel_says_a_stopped_fetch_is_partial(
+    session: workbench.Session, ui_data: dict[str, Any]
+) -> None:
+    import warnings
+
+    stop = threading.Event()
+    stop.set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        partial = session.history(ui_data["ids"][-1], stop=stop)
+    assert partial.complete is False
+    panel = HistoryPanel(session)
+    panel.show(partial)
+    assert "stopped before the end" in panel.status.text
+    assert "stopped" in panel.header.value

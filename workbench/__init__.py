@@ -41,7 +41,9 @@ from .errors import (
     TLSMaterialError,
     WorkbenchError,
 )
-from .history import History
+from .export import ExportFormatError, ExportProblem, read_export
+from .history import History, HistoryInterrupted
+from .many import Histories
 from .session import Session, connect
 from .settings import ConnectionSettings, TLSSettings
 from .workflows import ListingInterrupted, WorkflowDescription
@@ -74,8 +76,12 @@ __all__ = [
     "ConnectTimeout",
     "ConnectionSettings",
     "DecodeError",
+    "ExportFormatError",
+    "ExportProblem",
+    "Histories",
     "History",
     "HistoryFormatError",
+    "HistoryInterrupted",
     "ListingInterrupted",
     "NamespaceInfo",
     "NamespaceNotFound",
@@ -94,5 +100,6 @@ __all__ = [
     "__version__",
     "check_codec_server",
     "connect",
+    "read_export",
     "serve_codec",
 ]

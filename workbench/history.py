@@ -6,11 +6,12 @@
 >>> h.to_json("order-123.json")                 # encoded, as the CLI writes it (replayable)
 >>> History.from_json("order-123.json", codec=codecs.AesGcm({"key-2026": key}))   # offline
 
-Fetching pages through ``GetWorkflowExecutionHistory`` and decodes page *k* while page *k+1* is
-on the wire. Events are kept once, encoded, in :attr:`History.raw` (each page's bytes are parsed
-straight into it); decoded payloads are turned into values and dropped, so a big history is never
-held twice. Payloads are found from the protobuf descriptors (:mod:`workbench.payloads`), so new
-event types need no code here.
+Fetching pages through ``GetWorkflowExecutionHistory`` decodes page *k* and builds its rows while
+page *k+1* is on the wire. The events are kept once, encoded: as the pages' bytes, parsed into
+:attr:`History.raw` on first access (parsed messages take several times the memory of their
+bytes); decoded payloads are turned into values and dropped, so a big history is never held
+twice. Payloads are found from the protobuf descriptors (:mod:`workbench.payloads`), so new event
+types need no code here.
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 from google.protobuf import json_format
@@ -39,14 +43,30 @@ from temporalio.client import WorkflowHistory
 from ._args import check_history_page_size, check_run
 from .codecs import Chain, CodecLike, as_chain
 from .errors import HistoryFormatError, NotFound
-from .history_frames import EVENT_COLUMNS, PAYLOAD_COLUMNS, FrameBuilder, json_default
+from .history_frames import (
+    EVENT_COLUMNS,
+    PAYLOAD_COLUMNS,
+    FrameBuilder,
+    PagedFrames,
+    json_default,
+)
+from .history_json import parse_history_json
 from .payloads import iter_payload_paths
 from .values import as_converter
 
 if TYPE_CHECKING:
     from .connection import Connection
 
-__all__ = ["History", "fetch_history", "run_id_of", "warn_undecoded"]
+__all__ = [
+    "History",
+    "HistoryInterrupted",
+    "OnPage",
+    "fetch_history",
+    "fetch_history_quiet",
+    "fetch_raw_history",
+    "run_id_of",
+    "warn_undecoded",
+]
 
 
 class History:
@@ -64,6 +84,8 @@ class History:
             ``key_id``, ``value``, ``error``, ``size_bytes``, ``raw``.
         raw: The history as stored (encoded), a ``temporalio.api.history.v1.History``.
         codec: The chain the payloads were decoded with.
+        complete: ``False`` when a fetch was interrupted (``stop``, Ctrl-C) and only the
+            events of the pages received are here (:class:`HistoryInterrupted` was warned).
     """
 
     EVENT_COLUMNS = EVENT_COLUMNS
@@ -81,21 +103,26 @@ class History:
         run_id: str,
         codec: Chain,
         namespace: str | None = None,
+        complete: bool = True,
     ) -> None:
-        self.raw = raw
+        self._raw: HistoryProto | None = raw
+        self._raw_pages: list[bytes] | None = None
         self.events = events
         self.payloads = payloads
         self.workflow_id = workflow_id
         self.run_id = run_id
         self.codec = codec
         self.namespace = namespace
+        self.complete = complete
+        self.pages = 0  # pages fetched (0 for a history loaded offline)
 
     def __repr__(self) -> str:
         bad = int(self.payloads["error"].notna().sum()) if len(self.payloads) else 0
         undecodable = f", {bad} undecodable" if bad else ""
+        partial = "" if self.complete else " (incomplete)"
         return (
             f"<History {self.workflow_id or '?'} run {self.run_id or '?'}: "
-            f"{len(self.events)} events, {len(self.payloads)} payloads{undecodable}>"
+            f"{len(self.events)} events, {len(self.payloads)} payloads{undecodable}{partial}>"
         )
 
     def __len__(self) -> int:
@@ -105,6 +132,23 @@ class History:
         from ._html import history_html
 
         return history_html(self)
+
+    @property
+    def raw(self) -> HistoryProto:
+        """The history as stored (encoded), a ``temporalio.api.history.v1.History``.
+
+        A fetched history keeps its pages serialized and parses them on first access: parsed
+        protobuf messages take several times their wire size, and most uses need only the
+        frames."""
+        if self._raw is None:
+            self._raw = parse_pages(self._raw_pages or [])
+            self._raw_pages = None
+        return self._raw
+
+    @raw.setter
+    def raw(self, value: HistoryProto) -> None:
+        self._raw = value
+        self._raw_pages = None
 
     @property
     def errors(self) -> pd.DataFrame:
@@ -168,12 +212,13 @@ class History:
     def _build(
         cls,
         raw: HistoryProto,
-        builder: FrameBuilder,
+        builder: FrameBuilder | PagedFrames,
         *,
         workflow_id: str,
         run_id: str,
         codec: Chain,
         namespace: str | None = None,
+        complete: bool = True,
     ) -> History:
         return cls(
             raw,
@@ -183,6 +228,7 @@ class History:
             run_id=run_id,
             codec=codec,
             namespace=namespace,
+            complete=complete,
         )
 
     @classmethod
@@ -222,7 +268,7 @@ class History:
                 source=name,
             )
         try:
-            parsed = WorkflowHistory.from_json(workflow_id or "", data)
+            parsed = parse_history_json(data)
         except (
             ValueError,
             TypeError,
@@ -494,6 +540,15 @@ class _Unparsed:
         return data
 
 
+OnPage = Callable[[int, int], None]
+"""``on_page(pages, events)``: called after each history page is received and built."""
+
+
+class HistoryInterrupted(UserWarning):
+    """A history fetch was interrupted (KeyboardInterrupt or ``stop``): the :class:`History`
+    holds the events of the pages received and has ``complete = False``."""
+
+
 def fetch_history(
     conn: Connection,
     workflow_id: str,
@@ -502,20 +557,167 @@ def fetch_history(
     codec: Chain,
     page_size: int = 0,
     converter: Any = None,
+    on_page: OnPage | None = None,
+    stop: threading.Event | None = None,
+    progress: bool = False,
 ) -> History:
     """Fetch and decode one run's history (the latest run when ``run_id`` is ``None``).
 
     Page *k+1* is requested before page *k* is decoded, so decoding overlaps the transfer.
+
+    Interruption: ``stop.set()`` from another thread (checked between pages, and while waiting
+    for one) or a KeyboardInterrupt (Ctrl-C, Jupyter's Stop) ends the fetch early; the pages
+    already received are decoded and returned as a :class:`History` whose ``complete`` is
+    ``False``, with a :class:`HistoryInterrupted` warning. The page on the wire is dropped.
+
+    Args:
+        conn: The connection.
+        workflow_id: The workflow id.
+        run_id: The run (the latest if ``None``).
+        codec: The codec chain payloads are decoded with.
+        page_size: Events per page (0: the server decides).
+        converter: A ``temporalio.converter.PayloadConverter`` for values.
+        on_page: ``on_page(pages, events)`` after each page is received and built.
+        stop: An event another thread may set to stop after the current page.
+        progress: Show a ``tqdm.auto`` bar of events (its total is the run's history length
+            when ``DescribeWorkflowExecution`` was called to resolve the latest run).
 
     Raises:
         ArgumentError: ``workflow_id`` is empty or not a ``str`` (or ``run_id`` not a ``str``),
             or ``page_size`` is not an int ≥ 0.
         NotFound: No such workflow or run.
     """
+    history = fetch_history_quiet(
+        conn,
+        workflow_id,
+        run_id,
+        codec=codec,
+        page_size=page_size,
+        converter=converter,
+        on_page=on_page,
+        stop=stop,
+        progress=progress,
+    )
+    if not history.complete:
+        warnings.warn(
+            f"history of workflow {workflow_id!r} run {history.run_id!r} stopped early: it "
+            f"holds the {len(history.events)} events of the {history.pages} pages received "
+            "(History.complete is False); fetch it again for the rest.",
+            HistoryInterrupted,
+            stacklevel=3,
+        )
+    return history
+
+
+def fetch_history_quiet(
+    conn: Connection,
+    workflow_id: str,
+    run_id: str | None = None,
+    *,
+    codec: Chain,
+    page_size: int = 0,
+    converter: Any = None,
+    on_page: OnPage | None = None,
+    stop: threading.Event | None = None,
+    progress: bool = False,
+) -> History:
+    """:func:`fetch_history` without the :class:`HistoryInterrupted` warning (for callers
+    fetching many runs, which report interruption once, for all of them)."""
+    converter = as_converter(converter)
+    builder: FrameBuilder | PagedFrames = PagedFrames(codec, converter)
+    bar: Any = None
+
+    def on_events(events: Any, pages: int, received: int, total: int | None) -> None:
+        nonlocal bar
+        builder.add(events)
+        if progress:
+            if bar is None:
+                bar = _events_bar(workflow_id, total)
+            bar.update(received - bar.n)
+        if on_page is not None:
+            on_page(pages, received)
+
+    try:
+        fetched = fetch_raw_history(
+            conn,
+            workflow_id,
+            run_id,
+            page_size=page_size,
+            stop=stop,
+            on_events=on_events,
+            keep_serialized=True,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
+    raw: HistoryProto | None = None
+    if fetched.interrupted:
+        # The interrupt may have cut a page's rows short: build the rows of every event
+        # received again, from the start, so that each is there exactly once.
+        raw = parse_pages(fetched.serialized)
+        builder = FrameBuilder(codec, converter)
+        builder.add(raw.events)
+    history = History._build(
+        HistoryProto(),
+        builder,
+        workflow_id=workflow_id,
+        run_id=fetched.run_id,
+        codec=codec,
+        namespace=conn.settings.namespace,
+        complete=fetched.complete,
+    )
+    # The events stay serialized until History.raw is read (parsed, they take several times
+    # the memory of their bytes).
+    history._raw, history._raw_pages = raw, None if raw is not None else fetched.serialized
+    history.pages = fetched.pages
+    return history
+
+
+class RawHistory(NamedTuple):
+    """What :func:`fetch_raw_history` got: the run id (resolved when none was given), the
+    events as received (or, with ``keep_serialized``, the pages' bytes), whether the server said
+    there were no more, the pages, and whether a KeyboardInterrupt ended the fetch."""
+
+    run_id: str
+    history: HistoryProto
+    complete: bool
+    pages: int
+    interrupted: bool
+    serialized: list[bytes]
+
+
+OnEvents = Callable[[Any, int, int, "int | None"], None]
+"""``on_events(events, pages, received, total)``: a page's new events, the pages and events
+received so far, and the run's history length when it was looked up (else ``None``)."""
+
+
+def fetch_raw_history(
+    conn: Connection,
+    workflow_id: str,
+    run_id: str | None = None,
+    *,
+    page_size: int = 0,
+    stop: threading.Event | None = None,
+    on_events: OnEvents | None = None,
+    keep_serialized: bool = False,
+) -> RawHistory:
+    """Page through one run's history, encoded, requesting page *k+1* before ``on_events`` is
+    given page *k* (so that its work overlaps the transfer).
+
+    ``stop`` is checked between pages and while waiting for one; a KeyboardInterrupt ends the
+    fetch too (``interrupted``). Either way the events received so far are returned with
+    ``complete`` False. With ``keep_serialized`` each page is parsed on its own for
+    ``on_events`` and kept as its bytes (``serialized``; ``history`` stays empty), which holds a
+    fraction of the memory of parsed messages.
+
+    Raises:
+        ArgumentError: ``workflow_id``, ``run_id`` or ``page_size`` is malformed.
+        NotFound: No such workflow or run.
+    """
     check_run(workflow_id, run_id)
     page_size = check_history_page_size(page_size)
-    converter = as_converter(converter)
     namespace = conn.settings.namespace
+    total: int | None = None
     if not run_id:
         # Resolve "latest" once: the run id then names exactly the run whose events we read,
         # even if it continues-as-new while we page.
@@ -530,13 +732,15 @@ def fetch_history(
             },
         )
         run_id = describe.workflow_execution_info.execution.run_id
+        total = int(describe.workflow_execution_info.history_length) or None
+    resolved: str = run_id
     errors = {
-        "NOT_FOUND": lambda _d: _not_found(workflow_id, run_id, conn),
-        "INVALID_ARGUMENT": lambda d: _bad_run_id(workflow_id, run_id, conn, d),
+        "NOT_FOUND": lambda _d: _not_found(workflow_id, resolved, conn),
+        "INVALID_ARGUMENT": lambda d: _bad_run_id(workflow_id, resolved, conn, d),
     }
     execution = WorkflowExecution(workflow_id=workflow_id, run_id=run_id)
 
-    def request(token: bytes) -> Any:
+    def request(token: bytes) -> Future[Any]:
         return conn.call_future(
             "GetWorkflowExecutionHistory",
             GetWorkflowExecutionHistoryRequest(
@@ -549,22 +753,73 @@ def fetch_history(
             response_type=_Unparsed,
         )
 
+    def stopped() -> bool:
+        return stop is not None and stop.is_set()
+
     # Every page's bytes are parsed straight into one response message: protobuf appends
     # repeated fields on merge, so ``pages.history`` grows into the whole history with no copy
     # of any page (a page parsed on its own, then merged, would be copied once more).
     pages = GetWorkflowExecutionHistoryResponse()
-    builder = FrameBuilder(codec, converter)
-    future = request(b"")
-    while future is not None:
-        data = future.result()
-        start = len(pages.history.events)
-        pages.ClearField("next_page_token")  # the last page has none: do not keep the old one
-        pages.MergeFromString(data)
-        del data
-        token = pages.next_page_token
-        future = request(token) if token else None
-        builder.add(pages.history.events[start:])
-    raw = pages.history
-    return History._build(
-        raw, builder, workflow_id=workflow_id, run_id=run_id, codec=codec, namespace=namespace
-    )
+    serialized: list[bytes] = []
+    received = 0
+    page_count = 0
+    complete = False
+    interrupted = False
+    try:
+        future: Future[Any] | None = request(b"")
+        while future is not None and not stopped():
+            data = _wait(future, stop)
+            if data is None:  # stopped while the page was on the wire
+                break
+            if keep_serialized:
+                page = GetWorkflowExecutionHistoryResponse.FromString(data)
+                serialized.append(data)
+            else:
+                pages.ClearField("next_page_token")  # the last page has none: drop the old one
+                pages.MergeFromString(data)
+                page = pages
+            del data
+            page_count += 1
+            token = page.next_page_token
+            complete = not token
+            future = request(token) if token and not stopped() else None
+            if keep_serialized:
+                new_events: Any = page.history.events
+                received += len(new_events)
+            else:
+                start, received = received, len(pages.history.events)
+                new_events = pages.history.events[start:]
+            if on_events is not None:
+                on_events(new_events, page_count, received, total)
+            del page, new_events
+    except KeyboardInterrupt:
+        complete = False
+        interrupted = True
+    return RawHistory(resolved, pages.history, complete, page_count, interrupted, serialized)
+
+
+def parse_pages(pages: list[bytes]) -> HistoryProto:
+    """The history that serialized ``GetWorkflowExecutionHistoryResponse`` pages hold, in order
+    (merging appends repeated fields, so the events come out page after page)."""
+    merged = GetWorkflowExecutionHistoryResponse()
+    for data in pages:
+        merged.MergeFromString(data)
+    return merged.history
+
+
+def _wait(future: Future[Any], stop: threading.Event | None) -> Any:
+    """The future's result; ``None`` if ``stop`` is set first (the call completes unseen)."""
+    if stop is None:
+        return future.result()
+    while True:
+        try:
+            return future.result(timeout=0.05)
+        except FutureTimeout:
+            if stop.is_set():
+                return None
+
+
+def _events_bar(workflow_id: str, total: int | None) -> Any:
+    from tqdm.auto import tqdm  # imported lazily: tqdm.auto probes for Jupyter
+
+    return tqdm(total=total, unit=" events", desc=workflow_id[:40], delay=0.5, leave=False)

@@ -102,7 +102,14 @@ from .codecs.base import encoding_of
 from .payloads import RawRef, event_walker, search_attribute_value
 from .values import payload_values
 
-__all__ = ["EVENT_COLUMNS", "PAYLOAD_COLUMNS", "FrameBuilder", "enum_label", "json_default"]
+__all__ = [
+    "EVENT_COLUMNS",
+    "PAYLOAD_COLUMNS",
+    "FrameBuilder",
+    "PagedFrames",
+    "enum_label",
+    "json_default",
+]
 
 ARROW = " → "
 
@@ -370,6 +377,10 @@ class FrameBuilder:
     def payload_count(self) -> int:
         """Payloads decoded so far."""
         return len(self._p_path)
+
+    def payload_rows(self) -> np.ndarray[Any, Any]:
+        """For each payload row, the row (position) of the event holding it."""
+        return np.asarray(self._p_row, dtype=np.intp)
 
     def add(self, events: Sequence[HistoryEvent]) -> None:
         """Decode one page of events and append their rows."""
@@ -640,6 +651,45 @@ class FrameBuilder:
             copy=False,
         )
         return frame
+
+
+class PagedFrames:
+    """Builds the frames of each page as soon as it is added (a :class:`FrameBuilder` per page),
+    so that a fetch does this work while the next page is on the wire; the frames are joined
+    once at the end. Rows of an event never depend on other events, so pages are independent.
+    Has the interface of :class:`FrameBuilder` that :class:`~workbench.History` uses."""
+
+    def __init__(self, chain: Chain, converter: Any = None) -> None:
+        self.chain = chain
+        self.converter = converter
+        self._events: list[pd.DataFrame] = []
+        self._payloads: list[pd.DataFrame] = []
+
+    def add(self, events: Sequence[HistoryEvent]) -> None:
+        """Decode one page of events and build its rows."""
+        if not len(events):
+            return
+        builder = FrameBuilder(self.chain, self.converter)
+        builder.add(events)
+        self._events.append(builder.events_frame())
+        self._payloads.append(builder.payloads_frame())
+
+    def events_frame(self) -> pd.DataFrame:
+        """The ``events`` DataFrame of every page added."""
+        return self._joined(self._events, "events")
+
+    def payloads_frame(self) -> pd.DataFrame:
+        """The ``payloads`` DataFrame of every page added."""
+        return self._joined(self._payloads, "payloads")
+
+    def _joined(self, frames: list[pd.DataFrame], which: str) -> pd.DataFrame:
+        if not frames:
+            empty = FrameBuilder(self.chain, self.converter)
+            return empty.events_frame() if which == "events" else empty.payloads_frame()
+        if len(frames) == 1:
+            return frames[0]
+        joined: pd.DataFrame = pd.concat(frames, ignore_index=True)
+        return joined
 
 
 def _copy(payload: Payload) -> Payload:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -17,7 +17,16 @@ from temporalio.api.common.v1 import Payload
 from .cluster import ServerInfo, namespaces_frame
 from .codecs import Chain, CodecLike, Remote, as_chain
 from .connection import Connection
+from .frames import default_decode_memo
 from .history import History, fetch_history, warn_undecoded
+from .many import (
+    DEFAULT_CONCURRENCY,
+    Histories,
+    OnRun,
+    fetch_histories,
+    refs_from,
+    warn_undecoded_runs,
+)
 from .settings import ConnectionSettings, TLSSettings
 
 if TYPE_CHECKING:
@@ -271,6 +280,9 @@ class Session:
         codec: CodecLike | None = None,
         page_size: int = 0,
         converter: Any = None,
+        on_page: Callable[[int, int], None] | None = None,
+        stop: threading.Event | None = None,
+        progress: bool = False,
     ) -> History:
         """Fetch one run's history with every payload decoded.
 
@@ -290,6 +302,15 @@ class Session:
             page_size: Events per page (0: the server decides; about 1,000).
             converter: A ``temporalio.converter.PayloadConverter`` for values (the SDK's
                 default if ``None``).
+            on_page: ``on_page(pages, events)`` after each page is received and built
+                (panels, tests).
+            stop: An event another thread may set to stop after the current page.
+            progress: Show a ``tqdm.auto`` bar of the events received (its total is the
+                run's history length when the latest run was looked up, i.e. no ``run_id``).
+
+        Interrupting (Ctrl-C, Jupyter's Stop, or ``stop.set()`` from another thread) returns
+        the events of the pages already received, decoded, with a
+        :class:`~workbench.HistoryInterrupted` warning; ``history.complete`` is then ``False``.
 
         Raises:
             ArgumentError: ``workflow_id`` is empty or not a ``str``.
@@ -304,9 +325,139 @@ class Session:
             codec=chain,
             page_size=page_size,
             converter=converter,
+            on_page=on_page,
+            stop=stop,
+            progress=progress,
         )
         warn_undecoded(history, stacklevel=2)
         return history
+
+    def histories(
+        self,
+        query: str = "",
+        *,
+        limit: int | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        codec: CodecLike | None = None,
+        to: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+        stop: threading.Event | None = None,
+        on_run: OnRun | None = None,
+        converter: Any = None,
+    ) -> Histories:
+        """The decoded histories of every run matching a visibility query.
+
+        >>> hs = s.histories("WorkflowType='OrderWorkflow' AND ExecutionStatus='Failed'")
+        >>> hs.runs                      # one row per run: status, events, payloads, error
+        >>> hs.events, hs.payloads       # workflow_id, run_id, then the History columns
+        >>> hs.search(lambda v: v.get("customer") == "Ada")   # or hs.search("4111-1111")
+
+        The runs are listed first (:meth:`workflows`), then fetched ``concurrency`` at a time,
+        each decoded as :meth:`history` does. A run the server rate-limits
+        (``RESOURCE_EXHAUSTED``) or cannot serve for a while (``UNAVAILABLE``, a restart) is
+        fetched again after a backoff the whole pool observes; a run that fails otherwise (it
+        was deleted, its id is wrong) is a row of ``hs.runs`` with its ``error``, never an
+        exception. A codec server (:class:`~workbench.codecs.Remote`) receives the payloads of
+        several runs per request.
+
+        Interrupting (Ctrl-C, Jupyter's Stop, or ``stop.set()``) keeps the runs already
+        fetched, with a :class:`~workbench.HistoryInterrupted` warning; the others have
+        ``fetched=False`` in ``hs.runs`` and ``hs.complete`` is ``False``.
+
+        Args:
+            query: A visibility list filter (``""``: every run).
+            limit: At most this many runs.
+            concurrency: Runs fetched at once.
+            codec: Decode with this instead of :attr:`codec`.
+            to: Write the rows to this Parquet dataset folder instead of keeping them
+                (``events/`` and ``payloads/`` part files, ``runs.parquet``); memory stays
+                bounded. Decoded values are stored as JSON text, ``raw`` as the serialized
+                ``Payload``; ``hs.events`` reads them back and ``hs.search`` scans them.
+            progress: Show a ``tqdm.auto`` bar of runs.
+            stop: An event another thread may set to stop (runs in flight are dropped).
+            on_run: ``on_run(done, total)`` after each run is fetched or failed.
+            converter: A ``temporalio.converter.PayloadConverter`` for values.
+
+        Raises:
+            ArgumentError: ``query``, ``limit``, ``concurrency`` or ``to`` is malformed.
+            QueryError: The server rejected the query.
+        """
+        listing = list_workflows(
+            self.connection,
+            query,
+            limit=limit,
+            progress=False,
+            decode_memo=default_decode_memo,  # only the ids are needed
+            stop=stop,
+        )
+        if not listing.attrs.get("complete", True):
+            # The listing itself was interrupted (Ctrl-C or stop): fetch nothing more; the runs
+            # listed are rows with fetched=False, and the result says it is incomplete.
+            stop = threading.Event()
+            stop.set()
+        hs = self._fetch_many(
+            listing, query, concurrency, codec, to, progress, stop, on_run, converter
+        )
+        warn_undecoded_runs(hs, stacklevel=2)
+        return hs
+
+    def histories_for(
+        self,
+        runs: Any,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        codec: CodecLike | None = None,
+        to: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+        stop: threading.Event | None = None,
+        on_run: OnRun | None = None,
+        converter: Any = None,
+    ) -> Histories:
+        """The decoded histories of given runs, as :meth:`histories` fetches them.
+
+        >>> df = s.workflows("ExecutionStatus='Failed'")
+        >>> hs = s.histories_for(df[df.workflow_type == "OrderWorkflow"])   # selected rows
+        >>> hs = s.histories_for(["order-1", ("order-2", "<run id>")])
+
+        Args:
+            runs: A frame of :meth:`workflows` (its ``workflow_id``, ``run_id``,
+                ``workflow_type`` and ``status`` columns are used), a list of workflow ids
+                (latest run), or of ``(workflow_id, run_id)`` pairs.
+            concurrency, codec, to, progress, stop, on_run, converter: As for
+                :meth:`histories`.
+
+        Raises:
+            ArgumentError: ``runs`` is none of these, or another argument is malformed.
+        """
+        hs = self._fetch_many(runs, None, concurrency, codec, to, progress, stop, on_run, converter)
+        warn_undecoded_runs(hs, stacklevel=2)
+        return hs
+
+    def _fetch_many(
+        self,
+        runs: Any,
+        query: str | None,
+        concurrency: int,
+        codec: CodecLike | None,
+        to: str | os.PathLike[str] | None,
+        progress: bool,
+        stop: threading.Event | None,
+        on_run: OnRun | None,
+        converter: Any,
+    ) -> Histories:
+        chain = self.codec if codec is None else as_chain(codec).with_namespace(self.namespace)
+        return fetch_histories(
+            self.connection,
+            refs_from(runs),
+            codec=chain,
+            concurrency=concurrency,
+            converter=converter,
+            to=None if to is None else os.fspath(to),
+            progress=progress,
+            stop=stop,
+            on_run=on_run,
+            query=query,
+        )
 
     def close(self) -> None:
         """Close the connection. The session cannot be used afterwards."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from temporalio.api.common.v1 import Payload
@@ -11,6 +12,7 @@ from .._gc import gc_paused
 from ..errors import CodecError
 from ..values import convert_payloads, json_plain_scanner, readable_encodings
 from .base import DEFAULT_ENCODINGS_BYTES, ENCODING, Codec, DecodeFailure
+from .compression import Zlib, _inflate
 from .encryption import ENCRYPTED, KEY_ID, NONCE_SIZE, TAG_SIZE, AesGcm
 from .remote import Remote
 
@@ -30,6 +32,8 @@ _ENCRYPTED_STACK = ("binary/encrypted",)
 # encodings, they would fail with its words instead of the chain's (which codec to add).
 _CODEC_ENCODINGS = frozenset((ENCRYPTED, b"binary/zlib", b"binary/gzip", b"binary/snappy"))
 _ENCRYPTED_JSON_STACK = ("binary/encrypted", "json/plain")
+_ENCRYPTED_ZLIB_JSON_STACK = ("binary/encrypted", "binary/zlib", "json/plain")
+ZLIB = b"binary/zlib"
 
 
 # bytes -> str of encodings met so far: a history repeats a handful of encodings many times.
@@ -453,7 +457,9 @@ class Chain:
                 decoded.error = error
             out[i] = (decoded, value)
 
-    def _fused_plan(self, converter: Any) -> tuple[Mapping[bytes, Any] | None, Any] | None:
+    def _fused_plan(
+        self, converter: Any
+    ) -> tuple[Mapping[bytes, Any] | None, Any, Callable[[bytes], bytes] | None] | None:
         """What the single-pass decoder needs, or ``None`` when it does not apply.
 
         It applies when the chain routes by encoding and ``json/plain`` values come from the
@@ -471,7 +477,14 @@ class Chain:
         # Decrypting peels a layer: with max_depth 0 the general path reports it instead.
         usable = type(codec) is AesGcm and self.max_depth >= 1
         decrypters = codec._decrypters if usable else None  # type: ignore[union-attr]
-        return decrypters, scan
+        # zlib inside the encryption (the Go sample's order) is inflated in the same pass when
+        # the codec claiming binary/zlib is the plain Zlib codec and two layers may be peeled.
+        inflate: Callable[[bytes], bytes] | None = None
+        zindex = self._route(Payload(), ZLIB)
+        zcodec = self.codecs[zindex] if zindex >= 0 else None
+        if usable and type(zcodec) is Zlib and self.max_depth >= 2:
+            inflate = partial(_inflate, wbits=15, limit=zcodec.max_size)
+        return decrypters, scan, inflate
 
     def _decode_values_fused(
         self,
@@ -480,6 +493,7 @@ class Chain:
         readable: frozenset[bytes] | None,
         decrypters: Mapping[bytes, Any] | None,
         scan: Any,
+        inflate: Callable[[bytes], bytes] | None = None,
     ) -> list[tuple[Decoded, Any]]:
         """:meth:`decode_values` in one pass for the common shapes -- ``json/plain``, and
         AES-GCM around ``json/plain`` -- with everything else (other encodings, nested codecs,
@@ -541,7 +555,22 @@ class Chain:
                 key_name = names.get(raw_id)  # type: ignore[arg-type]
                 if key_name is None:
                     key_name = _name(raw_id)  # type: ignore[arg-type]
-                if scratch.metadata.get(ENCODING) != JSON_PLAIN:
+                inner_encoding = scratch.metadata.get(ENCODING)
+                stack = _ENCRYPTED_JSON_STACK
+                if inner_encoding == ZLIB and inflate is not None:
+                    try:
+                        inner = inflate(scratch.data)
+                        parse(inner)
+                        zipped_json = scratch.metadata.get(ENCODING) == JSON_PLAIN
+                    except Exception:  # too large, corrupt: the general path words it
+                        zipped_json = False
+                    if zipped_json:
+                        plain = inner
+                        inner_encoding = JSON_PLAIN
+                        stack = _ENCRYPTED_ZLIB_JSON_STACK
+                    else:
+                        parse(plain)  # back to the decrypted payload for the general path
+                if inner_encoding != JSON_PLAIN:
                     rest.append(i)
                     rest_payloads.append(from_string(plain))
                     rest_stacks.append(_ENCRYPTED_STACK)
@@ -550,7 +579,6 @@ class Chain:
                     continue
                 data = scratch.data
                 keep = None
-                stack = _ENCRYPTED_JSON_STACK
             elif readable is not None and encoding not in defaults and route(payload, encoding) < 0:
                 raw_id = metadata.get(KEY_ID) if encoding == ENCRYPTED else None
                 known = unclaimed.get((encoding, raw_id))

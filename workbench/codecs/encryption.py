@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -152,10 +152,12 @@ class AesGcm(Codec):
             raise CodecError("AesGcm needs at least one key: AesGcm({'my-key-id': key})")
         decrypters = {}
         encrypters = {}
+        raw_keys: dict[str, bytes] = {}
         for key_id, source in keys.items():
             if not isinstance(key_id, str) or not key_id:
                 raise CodecError(f"encryption key ids must be non-empty strings, got {key_id!r}")
-            cipher = AESGCM(load_key(key_id, source))
+            raw_keys[key_id] = load_key(key_id, source)
+            cipher = AESGCM(raw_keys[key_id])
             # Bound methods, looked up once: decode's loop then does one dict get per payload.
             decrypters[key_id.encode()] = cipher.decrypt
             encrypters[key_id] = cipher.encrypt
@@ -172,10 +174,16 @@ class AesGcm(Codec):
         """The id :meth:`encode` encrypts with."""
         self._decrypters = decrypters
         self._encrypt = encrypters[encrypt_key_id]
+        # Kept only so that the codec can be pickled (sent to dask workers); never shown.
+        self._raw_keys = _Keys(raw_keys)
         self._ring_text = _names(encrypters)
 
     def __repr__(self) -> str:
         return f"AesGcm(key_ids={list(self.key_ids)!r}, encrypt_key_id={self.encrypt_key_id!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The ciphers cannot be pickled: rebuild them from the keys (which travel with it).
+        return (_rebuild_aes_gcm, (dict(self._raw_keys.keys), self.encrypt_key_id))
 
     def claims_encoding(self, encoding: bytes | None) -> bool:
         """Claims ``binary/encrypted``."""
@@ -260,3 +268,19 @@ def _text(raw: bytes | None) -> str:
 
 def _names(ids: Mapping[str, object]) -> str:
     return ", ".join(repr(i) for i in ids)
+
+
+class _Keys:
+    """Key id -> key bytes, whose repr names the ids only (``vars(codec)`` shows no key)."""
+
+    __slots__ = ("keys",)
+
+    def __init__(self, keys: dict[str, bytes]) -> None:
+        self.keys = keys
+
+    def __repr__(self) -> str:
+        return f"<keys {sorted(self.keys)!r}>"
+
+
+def _rebuild_aes_gcm(keys: dict[str, bytes], encrypt_key_id: str) -> AesGcm:
+    return AesGcm(keys, encrypt_key_id=encrypt_key_id)
