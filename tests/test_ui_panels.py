@@ -679,3 +679,33 @@ def test_history_panel_says_a_stopped_fetch_is_partial(
     panel.show(partial)
     assert "stopped before the end" in panel.status.text
     assert "stopped" in panel.header.value
+
+
+def test_many_runs_search_inside_decrypted_payloads(
+    session: workbench.Session, ui_data: dict[str, Any]
+) -> None:
+    session.codec = codecs.Chain(
+        codecs.AesGcm({ui_data["key_id"]: ui_data["key"]}), codecs.Zlib()
+    ).with_namespace("default")
+    opened: list[tuple[str, str]] = []
+    panel = WorkflowsPanel(session, on_open=lambda w, r: opened.append((w, r)))
+    panel.many.fetch(wait=True)
+    assert "List some workflows first" in panel.many.status.text
+    panel.run(ui_data["query"], wait=True)
+    panel.table.filter.value = "Failed"  # the person narrows the rows: those are fetched
+    failed = panel.table.model.matching()
+    assert failed == 6
+    panel.many.fetch_button.click()
+    assert panel.many.wait(60)
+    hs = panel.many.histories
+    assert hs is not None and len(hs.runs) == failed
+    assert f"{failed} runs fetched" in panel.many.status.text
+    panel.many.search_text.value = "customer-3"  # inside encrypted inputs
+    found = panel.many.found
+    assert found is not None and len(found) > 0
+    assert set(found["workflow_id"]) == {ui_data["ids"][3]}
+    assert "contain 'customer-3'" in panel.many.status.text
+    panel.many.results.select(0)
+    assert opened == [(ui_data["ids"][3], found.iloc[0]["run_id"])]
+    panel.many.search_text.value = "no-such-text-anywhere"
+    assert panel.many.status.text.startswith("No decoded payload contains")

@@ -13,6 +13,7 @@ from ..session import Session
 from ._jobs import Job
 from ._style import State, Status, close_tree, esc, style_widget
 from .listing import Listing, QueryBook, narrow, run_listing
+from .many_runs import ManyRuns
 from .table import TableModel
 from .table_view import TableView
 
@@ -112,6 +113,12 @@ class WorkflowsPanel(w.VBox):
             placeholder="filter these rows: text in any column",
         )
         self.table.add_class("wb-wf-table")
+        self.many = ManyRuns(self.table.model.filtered, on_open=self._open)
+        if session is not None:
+            self.many.set_session(session)
+        many_box = w.Accordion(children=[self.many], selected_index=None)
+        many_box.set_title(0, "Many runs: fetch these histories and search inside their payloads")
+        many_box.add_class("wb-wf-many")
 
         self.run_button.on_click(lambda _b: self.run())
         self.stop_button.on_click(lambda _b: self.stop())
@@ -126,6 +133,7 @@ class WorkflowsPanel(w.VBox):
                 w.HBox([self.progress, self.progress_text], layout=w.Layout(align_items="center")),
                 self.counts_box,
                 self.table,
+                many_box,
             ]
         )
         self.add_class("wb-panel")
@@ -141,6 +149,7 @@ class WorkflowsPanel(w.VBox):
     def set_session(self, session: Session) -> None:
         """List from ``session`` from now on."""
         self.session = session
+        self.many.set_session(session)
         self.status.show(
             f"Connected to {session.namespace}. Type a query (or leave it empty) and press Run.",
             "idle",
@@ -273,6 +282,10 @@ class WorkflowsPanel(w.VBox):
         return self.run(narrow(base, status))
 
     # -- selection ------------------------------------------------------------------------------
+
+    def _open(self, workflow_id: str, run_id: str) -> None:
+        if self.on_open is not None:
+            self.on_open(workflow_id, run_id)
 
     def _on_select(self, row: pd.Series) -> None:
         self.selected = row
