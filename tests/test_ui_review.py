@@ -1,3 +1,4 @@
+# ruff: noqa: F811 (the browser fixtures are imported from test_ui_browser)
 """Review of the panels (issue 11) as a person meets them: each test is a bug found by driving
 the Workbench in Voilà + Chromium, reduced to the widgets (no browser) where that suffices.
 
@@ -5,13 +6,16 @@ Every test here FAILS on the reviewed code (commit 179dd14) and describes what a
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from conftest import UI_RUNS
+from playwright.sync_api import Browser, expect
 from rig import API_KEY, SlowLink
+from test_ui_browser import browser, slow_link, tab, voila_url  # noqa: F401 (fixtures)
 
 import workbench
 from workbench.ui import ConnectionPanel, HistoryPanel, Workbench, WorkflowsPanel
@@ -199,3 +203,72 @@ def test_a_missing_ca_file_error_reads_well(tmp_path: Any) -> None:
     panel.connect(wait=True)
     assert panel.status.state == "error"
     assert not panel.status.text.startswith("Tls."), panel.status.text
+
+
+# -- 5. Underneath: history() with on_page / stop (issue 11, "Underneath") -----------------------
+
+
+def test_session_history_takes_on_page_and_stop(ui_data: dict[str, Any]) -> None:
+    """The issue: "history() gets on_page/stop and a progress bar like listings". It has
+    neither, so the History tab's Stop button (enabled while a history loads) does nothing and
+    its progress bar never moves (history_panel._fetch only passes what the signature has)."""
+    pages: list[tuple[int, int]] = []
+    with workbench.connect(address=ui_data["address"], namespace="default", env={}) as s:
+        h = s.history(
+            ui_data["ids"][-1],
+            on_page=lambda n, events: pages.append((n, events)),  # type: ignore[call-arg]
+            stop=threading.Event(),
+        )
+    assert len(h.events) > 0
+    assert pages and pages[-1][1] == len(h.events)
+
+
+# -- 6. In the browser --------------------------------------------------------------------------
+
+
+def test_clicking_the_same_workflow_row_again_reopens_its_history(
+    browser: Browser, voila_url: str, ui_data: dict[str, Any], slow_link: SlowLink
+) -> None:
+    """Select a row (its history opens), open another run in the History tab, go back and click
+    the same row: nothing happens. DataTables toggles the row's selection off, the panel only
+    acts on a non-empty selection, so a second click is needed (and a third after that...)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(voila_url, timeout=120_000)
+        page.wait_for_selector(".wb-workbench", timeout=120_000)
+        page.locator("button.wb-conn-connect").click()
+        expect(page.locator(".wb-banner")).to_contain_text("namespace default", timeout=60_000)
+        tab(page, "Workflows")
+        page.locator(".wb-wf-query input").fill(ui_data["query"])
+        page.locator(".wb-wf-limit input").fill("1000")
+        page.locator("button.wb-wf-run").click()
+        expect(page.locator(".wb-wf-status")).to_contain_text(
+            f"{UI_RUNS} workflows", timeout=90_000
+        )
+        row = page.locator(".wb-wf-table table.dataTable tbody tr").first
+        wid = row.locator("td").first.inner_text()
+        row.click()
+        expect(page.locator(".wb-hist-header")).to_contain_text(wid, timeout=60_000)
+        other = next(i for i in ui_data["ids"] if i != wid)
+        page.locator(".wb-hist-workflow-id input").fill(other)
+        page.locator(".wb-hist-run-id input").fill("")
+        page.locator("button.wb-hist-open").click()
+        expect(page.locator(".wb-hist-header")).to_contain_text(other, timeout=60_000)
+        tab(page, "Workflows")
+        row.click()
+        expect(page.locator(".wb-hist-header")).to_contain_text(wid, timeout=15_000)
+    finally:
+        page.close()
+
+
+def test_the_open_a_file_button_has_no_null_tooltip(browser: Browser, voila_url: str) -> None:
+    """Hovering "Open a file… (0)" shows the tooltip "null" (FileUpload's tooltip left unset)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(voila_url, timeout=120_000)
+        page.wait_for_selector(".wb-workbench", timeout=120_000)
+        tab(page, "History")
+        title = page.locator(".wb-hist-upload").get_attribute("title")
+        assert title not in ("null", "undefined"), f"tooltip {title!r}"
+    finally:
+        page.close()
