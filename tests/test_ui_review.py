@@ -272,3 +272,20 @@ def test_the_open_a_file_button_has_no_null_tooltip(browser: Browser, voila_url:
         assert title not in ("null", "undefined"), f"tooltip {title!r}"
     finally:
         page.close()
+
+
+def test_connecting_elsewhere_does_not_close_the_session_the_notebook_passed_in(
+    ui_data: dict[str, Any],
+) -> None:
+    """``s = workbench.connect(...); Workbench(s)``, then Connect in the Connection tab (another
+    namespace): the panel closes ``s``, which the notebook still holds; its next cell
+    ``s.workflows()`` fails. The panel should close only the sessions it opened."""
+    with workbench.connect(address=ui_data["address"], namespace="default", env={}) as s:
+        wb = Workbench(s, env=_env(ui_data["address"]))
+        wb.connection.fields["namespace"].value = "orders"
+        wb.connection.connect(wait=True)
+        assert wb.session is not None and wb.session is not s
+        try:
+            assert s.count(ui_data["query"]) == UI_RUNS  # the notebook's own session still works
+        finally:
+            wb.session.close()
