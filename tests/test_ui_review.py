@@ -289,3 +289,29 @@ def test_connecting_elsewhere_does_not_close_the_session_the_notebook_passed_in(
             assert s.count(ui_data["query"]) == UI_RUNS  # the notebook's own session still works
         finally:
             wb.session.close()
+
+
+def test_connecting_elsewhere_during_a_listing_does_not_end_it_in_a_channel_error(
+    ui_data: dict[str, Any], slow_address: str
+) -> None:
+    """Run a long listing, connect to 'orders' meanwhile: the status says "Connected to orders.
+    Type a query..." while Run still reads "Running…"; then the old session is closed under the
+    listing, which ends "ListWorkflowExecutions failed ... CANCELLED: Channel closed! (N rows
+    fetched before it are kept)", and default's rows sit in the 'orders' context."""
+    wb = Workbench(env=_env(slow_address))
+    wb.connection.connect(wait=True)
+    assert wb.session is not None
+    wb.workflows.page_size = 2
+    wb.workflows.run(ui_data["query"])
+    deadline = time.monotonic() + 60
+    while wb.workflows.table.model.frame.empty and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert wb.workflows.job.busy
+    wb.connection.fields["namespace"].value = "orders"
+    wb.connection.connect(wait=True)
+    try:
+        assert wb.workflows.wait(60)
+        assert "Channel closed" not in wb.workflows.status.text, wb.workflows.status.text
+        assert wb.workflows_df.empty, "rows of 'default' shown after connecting to 'orders'"
+    finally:
+        wb.session.close()
