@@ -315,3 +315,25 @@ def test_connecting_elsewhere_during_a_listing_does_not_end_it_in_a_channel_erro
         assert wb.workflows_df.empty, "rows of 'default' shown after connecting to 'orders'"
     finally:
         wb.session.close()
+
+
+def test_enter_in_the_query_box_runs_the_query(
+    browser: Browser, voila_url: str, ui_data: dict[str, Any]
+) -> None:
+    """Type a query and press Enter, as in every search box: nothing happens (only the Run
+    button runs it). The same for the History tab's workflow id box and Open."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    try:
+        page.goto(voila_url, timeout=120_000)
+        page.wait_for_selector(".wb-workbench", timeout=120_000)
+        page.locator("button.wb-conn-connect").click()
+        expect(page.locator(".wb-banner")).to_contain_text("namespace default", timeout=60_000)
+        tab(page, "Workflows")
+        query = page.locator(".wb-wf-query input")
+        query.fill(ui_data["query"])
+        query.press("Enter")
+        expect(page.locator(".wb-wf-status")).to_contain_text(
+            f"{UI_RUNS} workflows", timeout=30_000
+        )
+    finally:
+        page.close()
