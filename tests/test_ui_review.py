@@ -337,3 +337,18 @@ def test_enter_in_the_query_box_runs_the_query(
         )
     finally:
         page.close()
+
+
+def test_a_missing_key_file_is_named_as_missing(ui_data: dict[str, Any]) -> None:
+    """Type the path of a key file that does not exist: the message is the generic "encryption
+    key 'k1' is neither 64 hex characters, nor base64 of 32 bytes, nor the path of a readable
+    key file"; it names neither the path nor that it is missing. (test_ui_panels'
+    parametrized case only asserts that the word "key" appears, which it always does.)"""
+    from workbench.ui import CodecPanel
+
+    with workbench.connect(address=ui_data["address"], namespace="default", env={}) as s:
+        panel = CodecPanel(s)
+        panel.add("aes-gcm").keys[0] = ("k1", "/no/such/dir/k1.key")
+        panel.apply(wait=True)
+        assert panel.status.state == "error"
+        assert "/no/such/dir/k1.key" in panel.status.text, panel.status.text
