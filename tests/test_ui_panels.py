@@ -576,6 +576,7 @@ def test_workflows_panel_survives_a_server_restart_and_reports_one_that_stays_do
         panel = WorkflowsPanel(s, page_size=5)
         killed = threading.Event()
         original = s.iter_workflows
+        restarts: list[threading.Timer] = []
 
         def pages(*args: Any, **kwargs: Any) -> Iterator[pd.DataFrame]:
             for i, page in enumerate(original(*args, **kwargs)):
@@ -583,7 +584,8 @@ def test_workflows_panel_survives_a_server_restart_and_reports_one_that_stays_do
                 if i == 1 and not killed.is_set():
                     killed.set()
                     server.kill()
-                    threading.Timer(1.0, server.start).start()
+                    restarts.append(threading.Timer(1.0, server.start))
+                    restarts[-1].start()
 
         s.iter_workflows = pages  # type: ignore[method-assign]
         panel.run("", wait=True)
@@ -591,6 +593,7 @@ def test_workflows_panel_survives_a_server_restart_and_reports_one_that_stays_do
         assert panel.status.state == "ok", panel.status.text
         assert len(panel.frame) == 40
         assert panel.frame["workflow_id"].is_unique
+        restarts[0].join(60)  # the restart is complete before the server goes down for good
         # Down for good: the error, and the rows so far are kept.
         killed.clear()
         panel.retry_deadline = 3.0

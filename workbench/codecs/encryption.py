@@ -79,6 +79,13 @@ def load_key(key_id: str, source: KeySource) -> bytes:
         path = Path(source).expanduser()
         if len(source) < 4096 and path.is_file():
             return _from_file(key_id, path)
+        if _is_path_text(source):
+            # '.' and '~' are in neither hex nor base64: this is a path, safe to show.
+            what = "is a directory" if path.is_dir() else "does not exist"
+            raise CodecError(
+                f"the key file of encryption key {key_id!r} at {source.strip()!r} {what}; "
+                "check the path (or paste the key itself, as hex or base64)"
+            )
         if len(source) == KEY_SIZE:
             raise CodecError(
                 f"encryption key {key_id!r} is a {KEY_SIZE}-character string, neither hex (64 "
@@ -94,6 +101,13 @@ def load_key(key_id: str, source: KeySource) -> bytes:
         f"encryption key {key_id!r} has type {type(source).__name__}; pass 32 raw bytes, hex "
         "or base64 text, or a pathlib.Path to a key file"
     )
+
+
+def _is_path_text(text: str) -> bool:
+    """Whether ``text`` can only be a path: it holds '.' or starts with '~' (neither hex nor
+    base64 has them), so naming it in a message cannot show a key."""
+    t = text.strip()
+    return bool(t) and len(t) < 4096 and ("." in t or t.startswith("~")) and "\n" not in t
 
 
 def _from_file(key_id: str, path: Path) -> bytes:

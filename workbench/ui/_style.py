@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import ipywidgets as w
 
-__all__ = ["CSS", "Status", "close_tree", "esc", "style_widget"]
+__all__ = ["CSS", "Status", "close_tree", "esc", "on_enter", "style_widget"]
 
 CSS = """
 <style>
@@ -71,7 +71,24 @@ class Status(w.HTML):
     def error(self, error: BaseException) -> None:
         """Show an exception as words: a WorkbenchError's message, else its type and text."""
         text = describe_error(error)
-        self.show(text[:1].upper() + text[1:], "error")
+        first = text.split(" ", 1)[0]
+        if first.isalpha() and first.islower():
+            text = text[:1].upper() + text[1:]  # not a setting's name (tls.ca_cert_path)
+        self.show(text, "error")
+
+
+def on_enter(text: w.Text, action: Any) -> None:
+    """Call ``action()`` when Enter is pressed in ``text``, as in any search box.
+
+    ipywidgets 8 still sends Text's "submit" event (its ``on_submit``, deprecated in favour of
+    ``continuous_update=False``, which also fires when the field merely loses focus: running a
+    query because the person clicked elsewhere would surprise them).
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        text.on_submit(lambda _widget: action())
 
 
 def close_tree(widgets: object) -> None:

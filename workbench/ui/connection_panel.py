@@ -71,6 +71,8 @@ class ConnectionPanel(w.VBox):
         self.codec = codec
         self._listeners: list[Callable[[Session], None]] = [on_connect] if on_connect else []
         self.job: Job[Session] = Job(self._set_busy, name="workbench-connect")
+        self._clearing = False
+        self._owned: list[Session] = []  # the sessions this panel opened (and may close)
 
         names = profile_names(self.form.env)
         self.profile = w.Dropdown(
@@ -188,6 +190,8 @@ class ConnectionPanel(w.VBox):
         self._tls_touched = True
 
     def _on_api_key(self, change: dict[str, Any]) -> None:
+        if self._clearing:
+            return  # the field is emptied after use; the form keeps the key for reconnects
         self.form.api_key = change["new"] or ""
         if self.form.api_key and not self._tls_touched and not self.tls.value:
             self.tls.value = True  # an API key means TLS, as in the library
@@ -250,16 +254,26 @@ class ConnectionPanel(w.VBox):
         return started
 
     def _clear_api_key(self) -> None:
-        # The typed key lives on in the settings of the session only: not in the widget, so
-        # not in a saved notebook's widget state.
-        self.api_key.value = ""
+        # The typed key lives on in the form (for the next Connect, e.g. to another namespace)
+        # and in the session's settings: not in the widget, so not in a saved notebook.
+        if not self.api_key.value:
+            return
+        self._clearing = True
+        try:
+            self.api_key.value = ""
+        finally:
+            self._clearing = False
+        self.api_key.placeholder = "using the key typed before (type here to use another)"
 
     def _connected(self, session: Session) -> None:
         old, self.session = self.session, session
+        self._owned.append(session)
         self.status.show(_describe(session), "ok", html_text=True)
         for listener in self._listeners:
-            listener(session)
-        if old is not None and old is not session:
+            listener(session)  # the Workbench stops the other panels' work on the old session
+        if old is not None and old is not session and any(s is old for s in self._owned):
+            # Only a session this panel opened: one the notebook passed in is the notebook's.
+            self._owned = [s for s in self._owned if s is not old]
             old.close()
 
     def _failed(self, error: BaseException) -> None:

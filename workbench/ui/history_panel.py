@@ -12,11 +12,12 @@ import ipywidgets as w
 import pandas as pd
 
 from ..codecs import Chain
+from ..errors import HistoryFormatError
 from ..history import History
 from ..session import Session
 from ._jobs import Job
 from ._style import Status, esc, style_widget
-from .history_view import EVENT_TABLE_COLUMNS, HistoryView
+from .history_view import EVENT_TABLE_COLUMNS, HistoryView, mark_undecoded
 from .table import TableModel
 from .table_view import TableView
 
@@ -47,6 +48,7 @@ class HistoryPanel(w.VBox):
         self.session = session
         self.codec = codec
         self.view: HistoryView | None = None
+        self._generation = 0  # bumped when the session changes: older fetches are ignored
         self.job: Job[History] = Job(self._set_busy, name="workbench-history")
         self._timeline_for: History | None = None
         self._last_draw = 0.0
@@ -62,11 +64,14 @@ class HistoryPanel(w.VBox):
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
         self.stop_button.add_class("wb-hist-stop")
         self.upload = w.FileUpload(
-            accept=".json,application/json", multiple=False, description="Open a file…"
+            accept=".json,application/json",
+            multiple=False,
+            description="Open a file…",
+            tooltip="Open a history JSON downloaded from the Web UI or the CLI (no server needed)",
         )
         self.upload.add_class("wb-hist-upload")
         self.progress = w.IntProgress(
-            value=0, min=0, max=1, layout=w.Layout(width="240px", visibility="hidden")
+            value=0, min=0, max=1, layout=w.Layout(width="240px", display="none")
         )
         self.status = Status(
             "Select a workflow in the Workflows tab, type an id, or open a "
@@ -90,6 +95,7 @@ class HistoryPanel(w.VBox):
         self.undecodable_only.add_class("wb-hist-undecodable")
         self.table = TableView(
             TableModel(page_size=20),
+            prepare=mark_undecoded,
             columns=EVENT_TABLE_COLUMNS,
             on_select=self._on_select,
             placeholder="filter: text in any column (values included)",
@@ -179,7 +185,19 @@ class HistoryPanel(w.VBox):
         return self.view.history if self.view is not None else None
 
     def set_session(self, session: Session) -> None:
-        """Fetch from ``session`` from now on."""
+        """Fetch from ``session`` from now on; a history of another session is put away."""
+        if session is not self.session and self.session is not None:
+            self._generation += 1
+            self.job.stop()
+            self.job.wait(10)
+            self.view = None
+            self.body.layout.display = "none"
+            self.progress.layout.display = "none"
+            self.status.show(
+                f"Connected to {session.namespace}: select a workflow in the Workflows tab, "
+                "type an id, or open a history file.",
+                "idle",
+            )
         self.session = session
 
     def _set_busy(self, busy: bool) -> None:
@@ -196,7 +214,11 @@ class HistoryPanel(w.VBox):
     def load(
         self, workflow_id: str | None = None, run_id: str | None = None, *, wait: bool = False
     ) -> bool:
-        """Fetch and show a run's history (what Open does; the Workflows tab calls it too)."""
+        """Fetch and show a run's history (what Open does; the Workflows tab calls it too).
+
+        While another history is still being fetched, that fetch is stopped and this one
+        follows it (the last one asked for is the one shown).
+        """
         if workflow_id is not None:
             self.workflow_id.value = workflow_id
             self.run_id.value = run_id or ""
@@ -208,16 +230,41 @@ class HistoryPanel(w.VBox):
         if not wid:
             self.status.show("Type a workflow id (or select a row in the Workflows tab).", "error")
             return False
+        if self.job.busy:
+            # The last one asked for is the one shown: stop the fetch under way, then this.
+            self.job.stop()
+            self.status.show(f"Opening {wid} once the current fetch has stopped …", "busy")
+            self.job.then(lambda: self.load(wid, rid))
+            if wait:
+                self.job.wait()
+            return True
         session = self.session
+        generation = self._generation
         self.status.show(f"Fetching the history of {wid} …", "busy")
-        self.progress.layout.visibility = "visible"
+        self.progress.layout.display = "flex"
         self.progress.value = 0
         self._last_draw = 0.0
 
         def work(stop: threading.Event) -> History:
             return _fetch(session, wid, rid, stop, self._on_page)
 
-        started = self.job.start(work, done=self.show, failed=self._failed)
+        def done(history: History) -> None:
+            if generation == self._generation and not self.job.queued:
+                self.show(history)
+
+        def failed(error: BaseException) -> None:
+            if generation != self._generation or self.job.queued:
+                return
+            self.progress.layout.display = "none"
+            shown = self.history
+            still = (
+                f" (still showing {shown.workflow_id or 'the previous history'})"
+                if shown is not None
+                else ""
+            )
+            self.status.show(f"{_words(error)}{still}", "error")
+
+        started = self.job.start(work, done=done, failed=failed)
         if wait:
             self.job.wait()
         return started
@@ -231,10 +278,6 @@ class HistoryPanel(w.VBox):
         self.progress.value = events
         self.status.show(f"Fetching … {events:,} events so far", "busy")
 
-    def _failed(self, error: BaseException) -> None:
-        self.progress.layout.visibility = "hidden"
-        self.status.error(error)
-
     def _on_upload(self, change: dict[str, Any]) -> None:
         files = change["new"]
         if not files:
@@ -246,7 +289,15 @@ class HistoryPanel(w.VBox):
         self.upload.value = ()  # the file's bytes must not stay in the widget's state
 
     def open_file(self, content: bytes | str, *, name: str = "file") -> bool:
-        """Decode a history JSON (as downloaded from the Web UI or the CLI) without a server."""
+        """Decode a history JSON (as downloaded from the Web UI or the CLI) without a server.
+
+        While a history is being fetched, the fetch is stopped and the file opened after it.
+        """
+        if self.job.busy:
+            self.job.stop()
+            self.status.show(f"Opening {name} once the current fetch has stopped …", "busy")
+            self.job.then(lambda: self.open_file(content, name=name))
+            return True
         codec = self._codec()
 
         def work(_stop: threading.Event) -> History:
@@ -254,9 +305,17 @@ class HistoryPanel(w.VBox):
 
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # the panel shows the undecodable count
-                return History.from_json(
+                history = History.from_json(
                     content if isinstance(content, bytes) else content.encode(), codec=codec
                 )
+            if not len(history.events):
+                raise HistoryFormatError(
+                    "it holds no events: not a workflow history, or an empty download; "
+                    "download the history again (Web UI: the run's Download button; CLI: "
+                    "temporal workflow show -w ID -o json)",
+                    source=name,
+                )
+            return history
 
         def failed(error: BaseException) -> None:
             self.status.show(f"{name}: {_words(error)}", "error")
@@ -276,7 +335,7 @@ class HistoryPanel(w.VBox):
         view = HistoryView(history)
         self.view = view
         self._timeline_for = None
-        self.progress.layout.visibility = "hidden"
+        self.progress.layout.display = "none"
         self.header.value = view.header_html()
         types = view.event_types()
         self.event_type.unobserve(self._on_filters, "value")
@@ -352,9 +411,21 @@ class HistoryPanel(w.VBox):
         name = f"{history.workflow_id or 'history'}{'-decoded' if decoded else ''}.json"
         data = base64.b64encode(text.encode("utf-8")).decode("ascii")
         self.download_link.value = (
-            f"<a download='{esc(name)}' href='data:application/json;base64,{data}'>"
-            f"Save {esc(name)}</a> <span class='wb-muted'>({len(text):,} bytes)</span>"
+            f"<a download='{esc(name)}' href='data:application/json;base64,{data}' "
+            "style='font-weight:600;text-decoration:underline'>"
+            f"⬇ Save {esc(name)}</a> <span class='wb-muted'>({len(text):,} bytes; the link "
+            "goes away after two minutes, so the file does not stay in the notebook)</span>"
         )
+        # The link carries the whole file (decrypted, for the readable one) in the widget's
+        # state, which a saved notebook would keep: it is dropped once it has served.
+        link = self.download_link.value
+        timer = threading.Timer(120, self._drop_link, args=(link,))
+        timer.daemon = True
+        timer.start()
+
+    def _drop_link(self, link: str) -> None:
+        if self.download_link.value == link:
+            self.download_link.value = ""
 
 
 def _words(error: BaseException) -> str:

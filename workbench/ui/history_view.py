@@ -16,7 +16,7 @@ from .._html import duration_text, history_header
 from ..history import History
 from ._style import esc
 
-__all__ = ["EVENT_TABLE_COLUMNS", "HistoryView", "error_hint"]
+__all__ = ["EVENT_TABLE_COLUMNS", "NOT_DECODED", "HistoryView", "error_hint", "mark_undecoded"]
 
 EVENT_TABLE_COLUMNS = [
     "event_id",
@@ -57,6 +57,34 @@ _SCALARS = (
     "failure_message",
     "failure_cause",
 )
+
+
+NOT_DECODED = "⚠ not decoded"
+"""What the events table shows for a payload that could not be decoded (not ``null``)."""
+
+
+def mark_undecoded(page: pd.DataFrame) -> pd.DataFrame:
+    """A page of events with the values that did not decode shown as :data:`NOT_DECODED`.
+
+    A payload that could not be decoded has the value ``None``, which a table would show as
+    ``null``, as if the workflow had been given null.
+    """
+    if "payload_errors" not in page.columns or not (page["payload_errors"] > 0).any():
+        return page
+    page = page.copy()
+    bad = page["payload_errors"] > 0
+    for name in ("input", "result", "details", "failure_details"):
+        if name in page.columns:
+            page.loc[bad, name] = page.loc[bad, name].map(_mark)
+    return page
+
+
+def _mark(value: Any) -> Any:
+    if value is None:
+        return NOT_DECODED
+    if isinstance(value, list):
+        return [NOT_DECODED if v is None else v for v in value]
+    return value
 
 
 def error_hint(error: str, key_id: str | None) -> str:

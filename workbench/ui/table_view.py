@@ -81,8 +81,10 @@ class TableView(w.VBox):
     Args:
         model: The table to show (its frame stays in the kernel).
         columns: Columns to show (all if ``None``); the model keeps every column.
-        on_select: Called with the full row (a Series) a person clicks.
+        on_select: Called with the full row (a Series) a person clicks (clicking the selected
+            row again calls it again).
         placeholder: Filter box hint.
+        prepare: Turns a page of rows into what is shown (before :func:`display_frame`).
     """
 
     def __init__(
@@ -92,12 +94,15 @@ class TableView(w.VBox):
         columns: list[str] | None = None,
         on_select: Callable[[pd.Series], None] | None = None,
         placeholder: str = "filter: text in any column shown",
+        prepare: Callable[[pd.DataFrame], pd.DataFrame] | None = None,
     ) -> None:
         self.model = model or TableModel(page_size=DEFAULT_PAGE_SIZE)
         self.columns = columns
         if self.model.search_columns is None:
             self.model.search_columns = columns  # filter what the person can see
         self.on_select = on_select
+        self.prepare = prepare
+        self._selecting = False
         self.filter = w.Text(
             placeholder=placeholder,
             continuous_update=False,
@@ -187,8 +192,13 @@ class TableView(w.VBox):
     def render(self) -> None:
         """Send the current page to the browser."""
         page = self.model.page()
-        shown = display_frame(page.frame, self.columns)
-        self.table.update(shown, selected_rows=[])
+        rows = page.frame if self.prepare is None else self.prepare(page.frame)
+        shown = display_frame(rows, self.columns)
+        self._selecting = True  # a new page has no selection: not a click
+        try:
+            self.table.update(shown, selected_rows=[])
+        finally:
+            self._selecting = False
         self.info.value = (
             f"<span class='wb-muted'>{page.describe(self.model.page_size)} · page "
             f"{page.number + 1:,} of {page.pages:,}</span>"
@@ -215,9 +225,20 @@ class TableView(w.VBox):
         self.render()
 
     def _on_selected(self, change: dict[str, Any]) -> None:
-        rows = change["new"] or []
-        if not rows or self.on_select is None:
+        if self._selecting or self.on_select is None:
             return
+        rows = change["new"] or []
+        if not rows:
+            # DataTables unselects a selected row that is clicked again: for a person that is
+            # the same row asked for again, so it is selected (and acted on) again.
+            rows = change["old"] or []
+            if not rows:
+                return
+            self._selecting = True
+            try:
+                self.table.selected_rows = list(rows)
+            finally:
+                self._selecting = False
         try:
             row = self.model.row(int(rows[0]))
         except IndexError:

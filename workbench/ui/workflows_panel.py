@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..session import Session
 from ._jobs import Job
-from ._style import State, Status, close_tree, esc, style_widget
+from ._style import State, Status, close_tree, esc, on_enter, style_widget
 from .listing import Listing, QueryBook, narrow, run_listing
 from .many_runs import ManyRuns
 from .table import TableModel
@@ -68,6 +68,7 @@ class WorkflowsPanel(w.VBox):
         self.on_open = on_open
         self.book = QueryBook()
         self.page_size = page_size
+        self._generation = 0  # bumped when the session changes: older listings are ignored
         self.retry_deadline: float | None = None
         """Seconds a listing retries an unavailable server (``None``: the library's 120 s)."""
         self.listing: Listing | None = None
@@ -97,7 +98,7 @@ class WorkflowsPanel(w.VBox):
         self.stop_button = w.Button(description="Stop", icon="stop", disabled=True)
         self.stop_button.add_class("wb-wf-stop")
         self.progress = w.IntProgress(
-            value=0, min=0, max=1, layout=w.Layout(width="300px", visibility="hidden")
+            value=0, min=0, max=1, layout=w.Layout(width="300px", display="none")
         )
         self.progress.add_class("wb-wf-progress")
         self.progress_text = w.HTML()
@@ -121,6 +122,7 @@ class WorkflowsPanel(w.VBox):
         many_box.add_class("wb-wf-many")
 
         self.run_button.on_click(lambda _b: self.run())
+        on_enter(self.query, lambda: self.run())
         self.stop_button.on_click(lambda _b: self.stop())
         super().__init__(
             [
@@ -147,7 +149,20 @@ class WorkflowsPanel(w.VBox):
         return self.listing.frame if self.listing is not None else pd.DataFrame()
 
     def set_session(self, session: Session) -> None:
-        """List from ``session`` from now on."""
+        """List from ``session`` from now on; what was listed from another one is dropped."""
+        if session is not self.session:
+            # A listing still running reads the old session: stop it, and let nothing it
+            # still delivers reach the panel (the generation it was started in is over).
+            self._generation += 1
+            self.job.stop()
+            self.job.wait(10)
+            self.listing = None
+            self.selected = None
+            self.table.set_frame(pd.DataFrame(columns=TABLE_COLUMNS))
+            close_tree(self.counts_box.children)
+            self.counts_box.children = ()
+            self.progress.layout.display = "none"
+            self.progress_text.value = ""
         self.session = session
         self.many.set_session(session)
         self.status.show(
@@ -177,14 +192,23 @@ class WorkflowsPanel(w.VBox):
         q = self.query.value.strip()
         limit = int(self.limit.value) if self.limit.value else None
         session = self.session
+        generation = self._generation
         self._last_draw = 0.0
-        self.progress.layout.visibility = "visible"
+        self.progress.layout.display = "flex"
         self.progress.value = 0
         self.progress_text.value = "<span class='wb-muted'>counting…</span>"
         self.status.show(f"Running {q or '(all workflows)'} …", "busy")
 
+        def current() -> bool:
+            return generation == self._generation
+
         def first(frame: pd.DataFrame) -> None:
-            self.table.set_frame(frame)
+            if current():
+                self.table.set_frame(frame)
+
+        def progress(rows: int, total: int | None) -> None:
+            if current():
+                self._progress(rows, total)
 
         def work(stop: threading.Event) -> Listing:
             return run_listing(
@@ -193,16 +217,20 @@ class WorkflowsPanel(w.VBox):
                 limit=limit,
                 stop=stop,
                 on_first=first,
-                on_progress=self._progress,
+                on_progress=progress,
                 page_size=self.page_size,
                 retry_deadline=self.retry_deadline,
             )
 
         def done(listing: Listing) -> None:
+            if not current():
+                return
             self.listing = listing
             self.book.remember(q)
             self.query.options = list(self.book.suggestions())
-            self.table.set_frame(listing.frame)
+            # The first page was shown while the rest came: keep the sort or filter a person
+            # chose meanwhile.
+            self.table.set_frame(listing.frame, keep_view=True)
             self._show_counts(listing)
             state: State = "ok"
             if listing.error is not None:
@@ -213,7 +241,9 @@ class WorkflowsPanel(w.VBox):
             self._progress(len(listing.frame), listing.total, final=True)
 
         def failed(error: BaseException) -> None:
-            self.progress.layout.visibility = "hidden"
+            if not current():
+                return
+            self.progress.layout.display = "none"
             self.progress_text.value = ""
             self.status.error(error)
 
