@@ -228,8 +228,26 @@ def test_a_person_connects_decrypts_and_stops(
     )
     shot(page, "6-timeline")
 
-    # 5. A long listing (pages of 4 rows over a slow link), stopped: the rows so far stay.
+    # 5. Many runs: fetch the listed rows' histories and search inside their decrypted payloads.
     tab(page, "Workflows")
+    page.locator(
+        ".wb-wf-many .lm-AccordionPanel-title, .wb-wf-many .p-Collapse-header, "
+        ".wb-wf-many .jupyter-widget-Collapse-header"
+    ).first.click()
+    page.locator("button.wb-many-fetch").click()
+    expect(page.locator(".wb-many-status")).to_contain_text(
+        f"{UI_RUNS} runs fetched", timeout=90_000
+    )
+    search = page.locator(".wb-many-search-text input")
+    search.fill("customer-7")
+    search.press("Enter")
+    expect(page.locator(".wb-many-status")).to_contain_text("contain 'customer-7'", timeout=30_000)
+    expect(page.locator(".wb-many-results table.dataTable tbody tr").first).to_contain_text(
+        ui_data["ids"][7]
+    )
+    shot(page, "6b-many-runs")
+
+    # 6. A long listing (pages of 4 rows over a slow link), stopped: the rows so far stay.
     query.fill("")
     page.locator("button.wb-wf-run").click()
     expect(page.locator(".wb-wf-progress-text")).to_contain_text(
