@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 os.environ["WB_MANY_KEY"] = hashlib.sha256(b"temporal-workbench many-histories key").hexdigest()
 
 import grpc  # noqa: E402
+from _results import write_section  # noqa: E402
 from codec_samples import SampleEncryptionCodec  # noqa: E402
 from many_codec_server import CodecServer  # noqa: E402
 from many_seed import KEY, KEY_ID  # noqa: E402
@@ -383,19 +384,7 @@ def _report(
 
 
 def _write_section(section: str) -> None:
-    """Replace (or append) this benchmark's section of RESULTS.md, leaving the rest alone."""
-    title = section.splitlines()[0].strip()
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == title), None)
-    if start is None:
-        RESULTS.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    tail = "".join(lines[end:])
-    RESULTS.write_text(
-        "".join(lines[:start]) + section + ("\n" + tail if tail else ""), encoding="utf-8"
-    )
+    write_section(section, RESULTS)
 
 
 if __name__ == "__main__":

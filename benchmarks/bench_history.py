@@ -47,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import grpc  # noqa: E402
+from _results import write_section  # noqa: E402
 from codec_samples import SampleEncryptionCodec  # noqa: E402
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
 from temporalio.api.common.v1 import Payload, WorkflowExecution  # noqa: E402
@@ -445,19 +446,7 @@ def _report(
 
 
 def _write_section(section: str) -> None:
-    """Replace (or append) the ``## History`` section of RESULTS.md, leaving the rest alone."""
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == "## History"), None)
-    if start is None:
-        if not text.endswith("\n\n"):
-            text = text.rstrip("\n") + "\n\n"
-        RESULTS.write_text(text + section, encoding="utf-8")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    tail = "".join(lines[end:])
-    new = "".join(lines[:start]) + section + ("\n" + tail if tail else "")
-    RESULTS.write_text(new, encoding="utf-8")
+    write_section(section, RESULTS)
 
 
 if __name__ == "__main__":

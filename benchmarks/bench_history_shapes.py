@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from _results import write_section
 from _signals_seed import KEY, KEY_ID, SIGNALS_WORKFLOW_ID
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import (
@@ -251,15 +252,4 @@ def _verdict(name: str, ratio: float, target: float) -> str:
 
 
 def _write_section(section: str) -> None:
-    title = section.splitlines()[0].strip()
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n\n"
-    lines = text.splitlines(keepends=True)
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == title), None)
-    if start is None:
-        RESULTS.write_text(text.rstrip("\n") + "\n\n" + section, encoding="utf-8")
-        return
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-    tail = "".join(lines[end:])
-    RESULTS.write_text(
-        "".join(lines[:start]) + section + ("\n" + tail if tail else ""), encoding="utf-8"
-    )
+    write_section(section, RESULTS)

@@ -46,6 +46,7 @@ import _seed
 import grpc
 import numpy as np
 import pandas as pd
+from _results import write_section as _write_results
 from temporalio.api.workflowservice.v1 import (
     ListWorkflowExecutionsRequest,
     ListWorkflowExecutionsResponse,
@@ -318,15 +319,7 @@ def verdicts(results: dict[str, list[Sample]], keys: list[str]) -> list[str]:
 
 
 def write_section(body: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = text.find(SECTION + "\n")
-    if start < 0:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        nxt = text.find("\n## ", start + len(SECTION))
-        end = len(text) if nxt < 0 else nxt + 1
-        text = text[:start] + body + ("\n" if nxt >= 0 else "") + text[end:]
-    RESULTS.write_text(text.rstrip("\n") + "\n")
+    _write_results(body, RESULTS)
 
 
 def main() -> None:

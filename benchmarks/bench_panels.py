@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT.parent / "tests"))
 import _seed  # noqa: E402
 import bench_history  # noqa: E402
 import ipywidgets  # noqa: E402
+from _results import write_section  # noqa: E402
 
 import workbench  # noqa: E402
 from workbench import codecs  # noqa: E402
@@ -314,15 +315,7 @@ def main() -> None:
     body = "\n".join(lines)
     print(body)
     if not args.no_write:
-        text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-        start = text.find(SECTION + "\n")
-        if start < 0:
-            text = text.rstrip("\n") + "\n\n" + body
-        else:
-            nxt = text.find("\n## ", start + len(SECTION))
-            end = len(text) if nxt < 0 else nxt + 1
-            text = text[:start] + body + ("\n" if nxt >= 0 else "") + text[end:]
-        RESULTS.write_text(text.rstrip("\n") + "\n")
+        write_section(body, RESULTS)
 
 
 if __name__ == "__main__":

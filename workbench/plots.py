@@ -67,38 +67,11 @@ def spans(history: History) -> pd.DataFrame:
     for e in events:
         t = e.event_type
         if t == "ActivityTaskScheduled":
-            rows[e.event_id] = {
-                "kind": "activity",
-                "name": e.activity_type,
-                "id": e.activity_id,
-                "start": e.event_time,
-                "started": pd.NaT,
-                "end": pd.NaT,
-                "outcome": "running",
-                "attempt": pd.NA,
-            }
+            rows[e.event_id] = _span("activity", e.activity_type, e.activity_id, e.event_time)
         elif t == "TimerStarted":
-            rows[e.event_id] = {
-                "kind": "timer",
-                "name": e.timer_id,
-                "id": e.timer_id,
-                "start": e.event_time,
-                "started": e.event_time,
-                "end": pd.NaT,
-                "outcome": "running",
-                "attempt": pd.NA,
-            }
+            rows[e.event_id] = _span("timer", e.timer_id, e.timer_id, e.event_time, started=True)
         elif t == "StartChildWorkflowExecutionInitiated":
-            rows[e.event_id] = {
-                "kind": "child",
-                "name": e.workflow_type,
-                "id": e.child_workflow_id,
-                "start": e.event_time,
-                "started": pd.NaT,
-                "end": pd.NaT,
-                "outcome": "running",
-                "attempt": pd.NA,
-            }
+            rows[e.event_id] = _span("child", e.workflow_type, e.child_workflow_id, e.event_time)
         elif t == "ActivityTaskStarted":
             row = rows.get(_int(e.scheduled_event_id))
             if row is not None:
@@ -119,6 +92,20 @@ def spans(history: History) -> pd.DataFrame:
                 row["end"] = e.event_time
                 row["outcome"] = _CLOSE[t]
     return pd.DataFrame(list(rows.values()), columns=list(SPAN_COLUMNS))  # type: ignore[no-any-return]
+
+
+def _span(kind: str, name: Any, id_: Any, at: Any, *, started: bool = False) -> dict[str, Any]:
+    """A span opened at ``at``; a timer runs from the moment it is started."""
+    return {
+        "kind": kind,
+        "name": name,
+        "id": id_,
+        "start": at,
+        "started": at if started else pd.NaT,
+        "end": pd.NaT,
+        "outcome": "running",
+        "attempt": pd.NA,
+    }
 
 
 def _int(value: Any) -> int | None:
